@@ -1,0 +1,72 @@
+"""Access tokens: HS256 JWTs with ``sub``, ``sid``, ``jti``, ``iat`` and ``exp`` (15 minutes)."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import jwt
+
+from mailmind.errors import AuthError
+from mailmind.kit.time import utcnow
+
+ALGORITHM = "HS256"
+AUDIENCE = "mailmind"
+
+
+@dataclass(frozen=True)
+class AccessClaims:
+    user_id: uuid.UUID
+    session_id: uuid.UUID
+    jti: str
+    expires_at: datetime
+
+
+def issue_access_token(
+    secret: str, *, user_id: uuid.UUID, session_id: uuid.UUID, ttl: int
+) -> tuple[str, AccessClaims]:
+    now = utcnow()
+    expires = now + timedelta(seconds=ttl)
+    jti = uuid.uuid4().hex
+    token = jwt.encode(
+        {
+            "sub": str(user_id),
+            "sid": str(session_id),
+            "jti": jti,
+            "iat": int(now.timestamp()),
+            "exp": int(expires.timestamp()),
+            "aud": AUDIENCE,
+            "typ": "access",
+        },
+        secret,
+        algorithm=ALGORITHM,
+    )
+    return token, AccessClaims(user_id, session_id, jti, expires)
+
+
+def decode_access_token(secret: str, token: str) -> AccessClaims:
+    """AUTH002 when expired, AUTH003 for anything else wrong with the token."""
+    try:
+        payload = jwt.decode(
+            token,
+            secret,
+            algorithms=[ALGORITHM],
+            audience=AUDIENCE,
+            options={"require": ["sub", "sid", "jti", "exp", "iat"]},
+        )
+    except jwt.ExpiredSignatureError as exc:
+        raise AuthError("AUTH002", "Access token expired") from exc
+    except jwt.PyJWTError as exc:
+        raise AuthError("AUTH003", "Access token invalid") from exc
+    if payload.get("typ") != "access":
+        raise AuthError("AUTH003", "Access token invalid")
+    try:
+        return AccessClaims(
+            uuid.UUID(str(payload["sub"])),
+            uuid.UUID(str(payload["sid"])),
+            str(payload["jti"]),
+            datetime.fromtimestamp(int(payload["exp"]), tz=utcnow().tzinfo),
+        )
+    except (ValueError, TypeError) as exc:
+        raise AuthError("AUTH003", "Access token invalid") from exc

@@ -1,0 +1,69 @@
+"""Database engine, sessions and URL handling (SQLAlchemy 2, async, psycopg 3)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from urllib.parse import urlsplit, urlunsplit
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
+
+from mailmind.config import ConfigError
+
+
+def libpq_url(url: str) -> str:
+    """Normalise any PostgreSQL URL to the plain ``postgresql://`` form libpq understands."""
+    parts = urlsplit(url)
+    scheme = parts.scheme.split("+", 1)[0]
+    if scheme == "postgres":
+        scheme = "postgresql"
+    if scheme != "postgresql":
+        raise ConfigError("DATABASE_URL must be a postgresql:// URL")
+    return urlunsplit(("postgresql", parts.netloc, parts.path, parts.query, parts.fragment))
+
+
+def sqlalchemy_url(url: str) -> str:
+    """The same URL with the async psycopg driver SQLAlchemy uses."""
+    return "postgresql+psycopg" + libpq_url(url)[len("postgresql") :]
+
+
+class Database:
+    """One engine and session factory per process."""
+
+    def __init__(self, url: str, *, pool_size: int = 20) -> None:
+        self.url = libpq_url(url)
+        # The pool is split between a steady part and an overflow, so DATABASE_POOL_SIZE is the
+        # most connections one process holds.
+        steady = max(1, pool_size // 2)
+        self.engine: AsyncEngine = create_async_engine(
+            sqlalchemy_url(url),
+            pool_size=steady,
+            max_overflow=max(0, pool_size - steady),
+            pool_pre_ping=True,
+            pool_recycle=1800,
+        )
+        self.sessionmaker = async_sessionmaker(self.engine, expire_on_commit=False)
+
+    @asynccontextmanager
+    async def session(self) -> AsyncIterator[AsyncSession]:
+        """A session that commits when the block succeeds and rolls back otherwise."""
+        async with self.sessionmaker() as session:
+            try:
+                yield session
+                await session.commit()
+            except BaseException:
+                await session.rollback()
+                raise
+
+    async def ping(self) -> None:
+        async with self.engine.connect() as conn:
+            await conn.execute(text("SELECT 1"))
+
+    async def dispose(self) -> None:
+        await self.engine.dispose()

@@ -1,0 +1,105 @@
+"""Dependencies shared by every domain: runtime, database session, client, current user."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from mailmind.auth import repository as auth_repo
+from mailmind.auth.service import Client, access_revoked
+from mailmind.auth.tokens import AccessClaims, decode_access_token
+from mailmind.config import parse_rate
+from mailmind.errors import AuthError, RateLimited
+from mailmind.models import User
+from mailmind.runtime import Runtime
+
+bearer = HTTPBearer(auto_error=False, description="Access token from /api/auth/login")
+
+
+def get_runtime(request: Request) -> Runtime:
+    runtime: Runtime = request.app.state.runtime
+    return runtime
+
+
+RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
+
+
+async def get_session(runtime: RuntimeDep) -> AsyncIterator[AsyncSession]:
+    """One session per request, committed when the endpoint returns without error."""
+    async with runtime.db.sessionmaker() as session:
+        try:
+            yield session
+            await session.commit()
+        except BaseException:
+            await session.rollback()
+            raise
+
+
+DbSession = Annotated[AsyncSession, Depends(get_session, scope="function")]
+
+
+def get_client(request: Request) -> Client:
+    ip = request.client.host if request.client else "0.0.0.0"  # noqa: S104 - a label, not a bind
+    return Client(ip=ip, user_agent=request.headers.get("user-agent"))
+
+
+ClientDep = Annotated[Client, Depends(get_client)]
+
+
+@dataclass(frozen=True)
+class AuthContext:
+    user: User
+    claims: AccessClaims
+
+
+async def optional_claims(
+    runtime: RuntimeDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+) -> AccessClaims | None:
+    if credentials is None:
+        return None
+    return await claims_from_token(runtime, credentials.credentials)
+
+
+async def claims_from_token(runtime: Runtime, token: str) -> AccessClaims:
+    """Decode and check an access token: AUTH002 expired, AUTH003 invalid or revoked."""
+    claims = decode_access_token(runtime.settings.jwt_secret.get_secret_value(), token)
+    if await access_revoked(runtime, claims):
+        raise AuthError("AUTH003", "Access token revoked")
+    return claims
+
+
+async def current_auth(
+    request: Request,
+    runtime: RuntimeDep,
+    session: DbSession,
+    claims: Annotated[AccessClaims | None, Depends(optional_claims)],
+) -> AuthContext:
+    if claims is None:
+        raise AuthError("AUTH003", "Missing access token")
+    user = await auth_repo.get_user(session, claims.user_id)
+    if user is None or not user.is_active or user.deleted_at is not None:
+        raise AuthError("AUTH003", "Access token invalid")
+    limit, window = parse_rate(runtime.settings.rate_limit_api)
+    hits, retry_after = await runtime.store.incr_window(f"rl:api:{user.id}", window)
+    if hits > limit:
+        raise RateLimited("RATE001", retry_after, details={"limit": "api"})
+    request.state.user_id = str(user.id)
+    return AuthContext(user=user, claims=claims)
+
+
+CurrentAuth = Annotated[AuthContext, Depends(current_auth)]
+
+
+async def admin_auth(auth: CurrentAuth) -> AuthContext:
+    if not auth.user.is_admin:
+        raise AuthError("AUTH004", "Administrators only")
+    return auth
+
+
+AdminAuth = Annotated[AuthContext, Depends(admin_auth)]

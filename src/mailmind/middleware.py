@@ -1,0 +1,225 @@
+"""ASGI middleware: request ids, access log and metrics, body limits, security headers, and the
+production host / HTTPS guard. Pure ASGI (no BaseHTTPMiddleware) to keep the hot path short."""
+
+from __future__ import annotations
+
+import re
+import time
+import uuid
+
+import orjson
+import structlog
+from starlette.datastructures import URL, Headers, MutableHeaders
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from mailmind.errors import error_body
+from mailmind.metrics import HTTP_DURATION, HTTP_REQUESTS
+
+log = structlog.get_logger("mailmind.http")
+
+_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,128}$")
+# Probes and scrapers reach pods directly over plain HTTP with the pod address as host.
+OPS_PATHS = frozenset({"/health", "/ready", "/metrics"})
+
+CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+    "img-src 'self' data: blob: https:; frame-src 'self' blob:; object-src 'none'; "
+    "frame-ancestors 'none'"
+)
+# The Swagger page loads its script and styles from a CDN; only that page allows it.
+DOCS_CSP = (
+    "default-src 'self'; script-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; "
+    "style-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; img-src 'self' data: https:; "
+    "object-src 'none'; frame-ancestors 'none'"
+)
+
+
+async def send_error(
+    send: Send, status: int, code: str, message: str, headers: dict[str, str] | None = None
+) -> None:
+    body = orjson.dumps(error_body(code, message))
+    raw_headers = [
+        (b"content-type", b"application/json"),
+        (b"content-length", str(len(body)).encode()),
+    ]
+    raw_headers += [(k.lower().encode(), v.encode()) for k, v in (headers or {}).items()]
+    await send({"type": "http.response.start", "status": status, "headers": raw_headers})
+    await send({"type": "http.response.body", "body": body})
+
+
+class RequestContextMiddleware:
+    """Binds a request id, logs one line per request and records the HTTP metrics."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        incoming = Headers(scope=scope).get("x-request-id", "")
+        request_id = incoming if _REQUEST_ID.match(incoming) else uuid.uuid4().hex
+        scope.setdefault("state", {})["request_id"] = request_id
+        structlog.contextvars.clear_contextvars()
+        structlog.contextvars.bind_contextvars(request_id=request_id)
+        status_holder = {"status": 500}
+        started = time.perf_counter()
+
+        async def send_wrapper(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                status_holder["status"] = message["status"]
+                headers = MutableHeaders(scope=message)
+                headers["X-Request-ID"] = request_id
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_wrapper)
+        finally:
+            duration = time.perf_counter() - started
+            route = scope.get("route")
+            template = getattr(route, "path", None) or "unmatched"
+            method = scope["method"]
+            status = str(status_holder["status"])
+            HTTP_REQUESTS.labels(method, template, status).inc()
+            HTTP_DURATION.labels(method, template, status).observe(duration)
+            if template not in OPS_PATHS:
+                log.info(
+                    "request",
+                    method=method,
+                    path=scope["path"],
+                    route=template,
+                    status=int(status),
+                    duration_ms=round(duration * 1000, 1),
+                    user_id=scope.get("state", {}).get("user_id"),
+                )
+
+
+class BodyLimitMiddleware:
+    """Refuse bodies over the limit with VAL006 (413), by Content-Length or while streaming."""
+
+    def __init__(self, app: ASGIApp, *, json_limit: int, upload_limit: int) -> None:
+        self.app = app
+        self.json_limit = json_limit
+        self.upload_limit = upload_limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] in {"GET", "HEAD", "OPTIONS"}:
+            await self.app(scope, receive, send)
+            return
+        headers = Headers(scope=scope)
+        is_upload = headers.get("content-type", "").startswith("multipart/form-data")
+        limit = self.upload_limit if is_upload else self.json_limit
+        declared = headers.get("content-length")
+        if declared is not None and declared.isdigit() and int(declared) > limit:
+            await send_error(send, 413, "VAL006", f"Request body is larger than {limit} bytes")
+            return
+        received = 0
+        started_response = False
+
+        async def limited_receive() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > limit:
+                    raise _BodyTooLarge
+            return message
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal started_response
+            if message["type"] == "http.response.start":
+                started_response = True
+            await send(message)
+
+        try:
+            await self.app(scope, limited_receive, tracking_send)
+        except _BodyTooLarge:
+            if not started_response:
+                await send_error(send, 413, "VAL006", f"Request body is larger than {limit} bytes")
+
+
+class _BodyTooLarge(Exception):
+    pass
+
+
+class SecurityHeadersMiddleware:
+    """The headers of PRODUCT_SPEC §2.9 on every response; HSTS in production."""
+
+    def __init__(self, app: ASGIApp, *, hsts: bool) -> None:
+        self.app = app
+        self.hsts = hsts
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        is_docs = scope["path"] == "/api/swagger"
+
+        async def send_wrapper(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                headers["X-Content-Type-Options"] = "nosniff"
+                headers["X-Frame-Options"] = "DENY"
+                headers["Referrer-Policy"] = "no-referrer"
+                headers["X-XSS-Protection"] = "0"
+                headers["Content-Security-Policy"] = DOCS_CSP if is_docs else CSP
+                headers["Cross-Origin-Opener-Policy"] = "same-origin"
+                if self.hsts:
+                    headers["Strict-Transport-Security"] = "max-age=31536000; includeSubDomains"
+                if scope["path"].startswith("/api/") and "cache-control" not in headers:
+                    headers["Cache-Control"] = "no-store"
+            await send(message)
+
+        await self.app(scope, receive, send_wrapper)
+
+
+class ProductionGuardMiddleware:
+    """TrustedHost (``ALLOWED_HOSTS``) and the HTTPS redirect, answering in the spec's format.
+
+    Health, readiness and metrics are exempt: probes reach the pod directly over HTTP.
+    Behind a proxy, uvicorn takes the scheme from ``X-Forwarded-Proto`` of trusted addresses
+    (``FORWARDED_ALLOW_IPS``), so TLS terminated at nginx counts as HTTPS.
+    """
+
+    def __init__(self, app: ASGIApp, *, allowed_hosts: list[str]) -> None:
+        self.app = app
+        self.allowed = [h.lower() for h in allowed_hosts]
+
+    def _host_allowed(self, host: str) -> bool:
+        for pattern in self.allowed:
+            if pattern == "*" or host == pattern:
+                return True
+            if pattern.startswith("*.") and host.endswith(pattern[1:]):
+                return True
+        return False
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] not in {"http", "websocket"} or scope["path"] in OPS_PATHS:
+            await self.app(scope, receive, send)
+            return
+        host = Headers(scope=scope).get("host", "").split(":")[0].lower()
+        if not self._host_allowed(host):
+            if scope["type"] == "websocket":
+                await send({"type": "websocket.close", "code": 1008})
+                return
+            await send_error(send, 400, "VAL002", "Host not allowed")
+            return
+        if scope["scheme"] in {"http", "ws"}:
+            url = URL(scope=scope)
+            target = url.replace(
+                scheme="https" if scope["scheme"] == "http" else "wss", netloc=url.hostname or host
+            )
+            if scope["type"] == "websocket":
+                await send({"type": "websocket.close", "code": 1008})
+                return
+            status = 301 if scope["method"] in {"GET", "HEAD"} else 308
+            await send(
+                {
+                    "type": "http.response.start",
+                    "status": status,
+                    "headers": [(b"location", str(target).encode()), (b"content-length", b"0")],
+                }
+            )
+            await send({"type": "http.response.body", "body": b""})
+            return
+        await self.app(scope, receive, send)

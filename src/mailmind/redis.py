@@ -1,0 +1,198 @@
+"""Ephemeral shared state: caches, rate-limit counters, revoked tokens and pub/sub.
+
+With ``REDIS_URL`` it lives in Redis and is shared by every replica; without it an in-process
+implementation of the same interface is used, which is only correct for a single process.
+Everything stored here may be lost without losing user data.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import fnmatch
+import time
+from collections import defaultdict
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Protocol
+
+import redis.asyncio as aioredis
+from redis.exceptions import RedisError
+
+
+class StoreUnavailable(Exception):
+    """The shared store cannot be reached (transient)."""
+
+
+class Store(Protocol):
+    async def get(self, key: str) -> str | None: ...
+    async def set(self, key: str, value: str, ttl: float | None = None) -> None: ...
+    async def delete(self, *keys: str) -> None: ...
+    async def any_exists(self, *keys: str) -> bool: ...
+    async def incr_window(self, key: str, window: int) -> tuple[int, int]:
+        """Count one hit in a fixed window; return (hits so far, seconds until the window ends)."""
+        ...
+
+    async def delete_matching(self, pattern: str) -> int: ...
+    async def publish(self, channel: str, message: str) -> None: ...
+    def subscribe(self, *channels: str) -> AsyncIterator[tuple[str, str]]: ...
+    async def ping(self) -> None: ...
+    async def close(self) -> None: ...
+
+
+class MemoryStore:
+    """In-process store with expiring keys, for a single MailMind process."""
+
+    def __init__(self) -> None:
+        self._data: dict[str, tuple[str, float | None]] = {}
+        self._subscribers: dict[str, set[asyncio.Queue[tuple[str, str]]]] = defaultdict(set)
+
+    def _alive(self, key: str) -> tuple[str, float | None] | None:
+        item = self._data.get(key)
+        if item is None:
+            return None
+        if item[1] is not None and item[1] <= time.monotonic():
+            del self._data[key]
+            return None
+        return item
+
+    async def get(self, key: str) -> str | None:
+        item = self._alive(key)
+        return item[0] if item else None
+
+    async def set(self, key: str, value: str, ttl: float | None = None) -> None:
+        self._data[key] = (value, time.monotonic() + ttl if ttl else None)
+
+    async def delete(self, *keys: str) -> None:
+        for key in keys:
+            self._data.pop(key, None)
+
+    async def any_exists(self, *keys: str) -> bool:
+        return any(self._alive(key) is not None for key in keys)
+
+    async def incr_window(self, key: str, window: int) -> tuple[int, int]:
+        item = self._alive(key)
+        now = time.monotonic()
+        if item is None:
+            self._data[key] = ("1", now + window)
+            return 1, window
+        expires = item[1] or now + window
+        count = int(item[0]) + 1
+        self._data[key] = (str(count), expires)
+        return count, max(1, int(expires - now + 0.999))
+
+    async def delete_matching(self, pattern: str) -> int:
+        keys = [key for key in list(self._data) if fnmatch.fnmatchcase(key, pattern)]
+        for key in keys:
+            del self._data[key]
+        return len(keys)
+
+    async def publish(self, channel: str, message: str) -> None:
+        for queue in list(self._subscribers.get(channel, ())):
+            queue.put_nowait((channel, message))
+
+    async def subscribe(self, *channels: str) -> AsyncIterator[tuple[str, str]]:
+        queue: asyncio.Queue[tuple[str, str]] = asyncio.Queue()
+        for channel in channels:
+            self._subscribers[channel].add(queue)
+        try:
+            while True:
+                yield await queue.get()
+        finally:
+            for channel in channels:
+                self._subscribers[channel].discard(queue)
+
+    async def ping(self) -> None:
+        return None
+
+    async def close(self) -> None:
+        self._data.clear()
+
+
+class RedisStore:
+    """The same interface on Redis (redis-py asyncio)."""
+
+    def __init__(self, url: str, password: str | None = None) -> None:
+        self._client: aioredis.Redis = aioredis.Redis.from_url(
+            url,
+            password=password,
+            decode_responses=True,
+            socket_connect_timeout=3,
+            socket_timeout=3,
+            health_check_interval=30,
+        )
+
+    @asynccontextmanager
+    async def _guard(self) -> AsyncIterator[None]:
+        try:
+            yield
+        except RedisError as exc:
+            raise StoreUnavailable(str(exc)) from exc
+        except OSError as exc:
+            raise StoreUnavailable(str(exc)) from exc
+
+    async def get(self, key: str) -> str | None:
+        async with self._guard():
+            value = await self._client.get(key)
+        return None if value is None else str(value)
+
+    async def set(self, key: str, value: str, ttl: float | None = None) -> None:
+        async with self._guard():
+            if ttl:
+                await self._client.set(key, value, px=max(1, int(ttl * 1000)))
+            else:
+                await self._client.set(key, value)
+
+    async def delete(self, *keys: str) -> None:
+        if keys:
+            async with self._guard():
+                await self._client.delete(*keys)
+
+    async def any_exists(self, *keys: str) -> bool:
+        if not keys:
+            return False
+        async with self._guard():
+            return bool(await self._client.exists(*keys))
+
+    async def incr_window(self, key: str, window: int) -> tuple[int, int]:
+        async with self._guard():
+            pipe = self._client.pipeline(transaction=True)
+            pipe.incr(key)
+            pipe.expire(key, window, nx=True)
+            pipe.ttl(key)
+            count, _, ttl = await pipe.execute()
+        return int(count), max(1, int(ttl)) if int(ttl) > 0 else window
+
+    async def delete_matching(self, pattern: str) -> int:
+        deleted = 0
+        async with self._guard():
+            async for key in self._client.scan_iter(match=pattern, count=500):
+                deleted += int(await self._client.delete(key))
+        return deleted
+
+    async def publish(self, channel: str, message: str) -> None:
+        async with self._guard():
+            await self._client.publish(channel, message)
+
+    async def subscribe(self, *channels: str) -> AsyncIterator[tuple[str, str]]:
+        pubsub = self._client.pubsub(ignore_subscribe_messages=True)
+        async with self._guard():
+            await pubsub.subscribe(*channels)
+        try:
+            async for item in pubsub.listen():
+                if item.get("type") == "message":
+                    yield str(item["channel"]), str(item["data"])
+        finally:
+            await pubsub.aclose()  # type: ignore[no-untyped-call]
+
+    async def ping(self) -> None:
+        async with self._guard():
+            await self._client.ping()
+
+    async def close(self) -> None:
+        await self._client.aclose()
+
+
+def create_store(url: str | None, password: str | None = None) -> Store:
+    if url:
+        return RedisStore(url, password)
+    return MemoryStore()
