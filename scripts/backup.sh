@@ -21,7 +21,7 @@
 set -euo pipefail
 
 here=$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd)
-# shellcheck source=lib/pg.sh
+# shellcheck source-path=SCRIPTDIR source=lib/pg.sh
 source "$here/lib/pg.sh"
 
 [[ -n ${DATABASE_URL:-} ]] || die "DATABASE_URL is not set"
@@ -49,6 +49,7 @@ trap 'rm -f -- "$partial_dump" "$partial_counts"' EXIT
 # that same snapshot, so the counts describe exactly what the dump holds, however busy the
 # database is.
 coproc SNAP { "$PG_BIN/psql" -X -A -t -q -w -v ON_ERROR_STOP=1 -d "$url"; }
+# shellcheck disable=SC2153 # SNAP_PID is set by coproc
 snap_pid=$SNAP_PID
 printf '%s\n' 'BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY;' \
   'SELECT pg_export_snapshot();' >&"${SNAP[1]}"
@@ -70,8 +71,7 @@ done >"$partial_counts"
 log "dumping to $dump"
 "$PG_BIN/pg_dump" --format=custom --no-password --snapshot="$snapshot" \
   --file="$partial_dump" --dbname="$url"
-printf '%s\n' 'COMMIT;' >&"${SNAP[1]}"
-exec {SNAP[1]}>&-
+printf '%s\n' 'COMMIT;' '\q' >&"${SNAP[1]}"
 wait "$snap_pid"
 
 "$PG_BIN/pg_restore" --list "$partial_dump" >/dev/null || die "the new dump cannot be read back"

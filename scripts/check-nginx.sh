@@ -83,6 +83,7 @@ mkdir -p "$web"
 sed -e 's#${MAILMIND_BACKEND}#127.0.0.1:9000#g' \
     -e "s#/usr/share/nginx/html#$web/html#g" \
     "$repo/docker/frontend/nginx.conf" >"$web/frontend.conf"
+# shellcheck disable=SC2016
 if grep -n '\${' "$web/frontend.conf" >&2; then
   echo "check-nginx: docker/frontend/nginx.conf: unknown \${…} placeholder (above)" >&2
   status=1

@@ -26,7 +26,7 @@
 set -euo pipefail
 
 here=$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd)
-# shellcheck source=lib/pg.sh
+# shellcheck source-path=SCRIPTDIR source=lib/pg.sh
 source "$here/lib/pg.sh"
 
 if (($# > 1)); then

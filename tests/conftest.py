@@ -31,9 +31,13 @@ for name in ("DATABASE_URL", "REDIS_URL", "REDIS_PASSWORD", "SYSTEM_SMTP_URL", "
 
 from mailmind.config import Settings, reset_settings_cache  # noqa: E402
 from mailmind.db import libpq_url  # noqa: E402
+from mailmind.logging import configure_logging  # noqa: E402
 from mailmind.runtime import Runtime  # noqa: E402
 
 PASSWORD = "violet-harbour-lantern-42"
+
+# Logs go through the standard library as in production, so tests can read them (caplog).
+configure_logging(json=True, level="INFO")
 
 
 @pytest.fixture(scope="session")
@@ -102,6 +106,26 @@ async def runtime(settings: Settings, pg_url: str) -> AsyncIterator[Runtime]:
         await rt.close()
 
 
+def runtime_with(runtime: Runtime, **changes: Any) -> Runtime:
+    """The same database and store under other settings (field names, e.g. ``allow_registration``).
+
+    ``store``, ``db`` and ``redis_configured`` replace those parts instead."""
+    parts = {key: changes.pop(key) for key in ("store", "db", "redis_configured") if key in changes}
+    return Runtime(
+        settings=runtime.settings.model_copy(update=changes),
+        db=parts.get("db", runtime.db),
+        store=parts.get("store", runtime.store),
+        secrets=runtime.secrets,
+        redis_configured=parts.get("redis_configured", runtime.redis_configured),
+    )
+
+
+def app_for(runtime: Runtime) -> Any:
+    from mailmind.app import create_app
+
+    return create_app(runtime=runtime)
+
+
 TABLES_TO_KEEP = {"alembic_version"}
 
 
@@ -120,21 +144,20 @@ async def _clean(request: pytest.FixtureRequest) -> AsyncIterator[None]:
         )
         tables = [r[0] for r in rows if r[0] not in TABLES_TO_KEEP]
         await session.execute(
-            text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE")  # noqa: S608
+            text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE")
         )
     await rt.store.delete_matching("*")
 
 
 def make_client(app: Any, ip: str = "127.0.0.1") -> httpx.AsyncClient:
-    transport = httpx.ASGITransport(app=app, client=(ip, 40000))
+    # Like a real server: an unhandled error becomes the 500 answer, not a test-side raise.
+    transport = httpx.ASGITransport(app=app, client=(ip, 40000), raise_app_exceptions=False)
     return httpx.AsyncClient(transport=transport, base_url="https://testserver")
 
 
 @pytest.fixture(scope="session")
 def app(settings: Settings, runtime: Runtime) -> Any:
-    from mailmind.app import create_app
-
-    return create_app(settings, runtime=runtime)
+    return app_for(runtime)
 
 
 @pytest.fixture

@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Helpers shared by backup.sh, restore.sh and restore-drill.sh. Sourced, not executed.
 #
 # Client tools: pg_dump refuses to dump a server of a newer major version, and pg_restore cannot

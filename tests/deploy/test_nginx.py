@@ -1,4 +1,4 @@
-"""The nginx configurations, run for real: deploy/nginx/mailmind.conf and docker/frontend/nginx.conf.
+"""The nginx configurations run for real: deploy/nginx/mailmind.conf, docker/frontend/nginx.conf.
 
 Each test starts Debian's nginx on loopback ports with a copy of a configuration whose addresses
 point at small stand-in backends, then talks HTTP(S) and WebSocket upgrades to it.
@@ -30,7 +30,8 @@ NGINX = shutil.which("nginx", path=f"{os.environ.get('PATH', '')}:/usr/sbin")
 OPENSSL = shutil.which("openssl")
 
 pytestmark = pytest.mark.skipif(
-    NGINX is None or OPENSSL is None, reason="nginx and openssl are needed (apt-get install nginx-light)"
+    NGINX is None or OPENSSL is None,
+    reason="nginx and openssl are needed (apt-get install nginx-light)",
 )
 
 SPEC_CSP = (
@@ -111,7 +112,9 @@ def _wait_for_port(port: int, proc: subprocess.Popen[bytes]) -> None:
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            raise AssertionError(f"nginx exited: {proc.stderr.read().decode() if proc.stderr else ''}")
+            raise AssertionError(
+                f"nginx exited: {proc.stderr.read().decode() if proc.stderr else ''}"
+            )
         try:
             socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
             return
@@ -143,8 +146,17 @@ def _start_nginx(workdir: Path, site_conf: str, ports: list[int]) -> subprocess.
     )
     assert NGINX is not None
     proc = subprocess.Popen(
-        [NGINX, "-p", str(workdir), "-e", f"{workdir}/logs/error.log",
-         "-c", str(workdir / "nginx.conf"), "-g", "daemon off;"],
+        [
+            NGINX,
+            "-p",
+            str(workdir),
+            "-e",
+            f"{workdir}/logs/error.log",
+            "-c",
+            str(workdir / "nginx.conf"),
+            "-g",
+            "daemon off;",
+        ],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
     )
@@ -305,9 +317,22 @@ def edge(tmp_path: Path, backends: list[_Backend]) -> Iterator[tuple[int, int]]:
     tls.mkdir()
     assert OPENSSL is not None
     subprocess.run(
-        [OPENSSL, "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
-         "-subj", "/CN=mailmind.example.com",
-         "-keyout", str(tls / "privkey.pem"), "-out", str(tls / "fullchain.pem")],
+        [
+            OPENSSL,
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "1",
+            "-subj",
+            "/CN=mailmind.example.com",
+            "-keyout",
+            str(tls / "privkey.pem"),
+            "-out",
+            str(tls / "fullchain.pem"),
+        ],
         check=True,
         capture_output=True,
     )
@@ -370,17 +395,20 @@ def test_edge_speaks_tls_1_2_and_1_3(edge: tuple[int, int], version: ssl.TLSVers
     context.verify_mode = ssl.CERT_NONE
     context.minimum_version = version
     context.maximum_version = version
-    with socket.create_connection(("127.0.0.1", https_port), timeout=5) as raw:
-        with context.wrap_socket(raw) as tls:
-            assert tls.version() == version.name.replace("v1_", "v1.")
-            assert tls.selected_alpn_protocol() is None
+    with (
+        socket.create_connection(("127.0.0.1", https_port), timeout=5) as raw,
+        context.wrap_socket(raw) as tls,
+    ):
+        assert tls.version() == version.name.replace("v1_", "v1.")
 
 
 def test_edge_upgrades_websocket_on_ws(edge: tuple[int, int], backends: list[_Backend]) -> None:
     https_port, _ = edge
-    with socket.create_connection(("127.0.0.1", https_port), timeout=5) as raw:
-        with _insecure_context().wrap_socket(raw) as tls:
-            status, seen = _websocket_upgrade(tls, "mailmind.example.com")
+    with (
+        socket.create_connection(("127.0.0.1", https_port), timeout=5) as raw,
+        _insecure_context().wrap_socket(raw) as tls,
+    ):
+        status, seen = _websocket_upgrade(tls, "mailmind.example.com")
 
     assert status.startswith("HTTP/1.1 101")
     assert seen["upgrade"] == "websocket"
@@ -407,3 +435,13 @@ def test_check_nginx_script_accepts_both_configurations() -> None:
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.count(": ok") == 2
+
+
+def test_edge_balances_the_api_with_least_conn_over_port_9000() -> None:
+    conf = (REPO / "deploy/nginx/mailmind.conf").read_text()
+    block = re.search(r"upstream mailmind_backend \{(.*?)\}", conf, flags=re.S)
+    assert block is not None
+    assert re.search(r"^\s*least_conn;", block[1], flags=re.M)
+    servers = re.findall(r"^\s*server (\S+?)(?: |;)", block[1], flags=re.M)
+    assert len(servers) >= 2
+    assert all(server.endswith(":9000") for server in servers)

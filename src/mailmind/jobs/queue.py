@@ -41,11 +41,9 @@ class PermanentJobError(Exception):
     """Raised by a handler when retrying cannot help; the job goes straight to dead."""
 
 
-def backoff_seconds(attempts: int) -> float:
-    settings = get_settings()
-    return float(
-        min(settings.job_retry_max_seconds, settings.job_retry_min_seconds * (2**attempts))
-    )
+def backoff_seconds(attempts: int, *, minimum: float, maximum: float) -> float:
+    """Wait before retry number ``attempts + 1``: ``minimum`` doubling, capped at ``maximum``."""
+    return float(min(maximum, minimum * (2**attempts)))
 
 
 class BackoffRetry(BaseRetryStrategy):
@@ -54,7 +52,13 @@ class BackoffRetry(BaseRetryStrategy):
     ) -> RetryDecision | None:
         if is_final_failure(exception, job.attempts):
             return None
-        return RetryDecision(retry_at=utcnow() + timedelta(seconds=backoff_seconds(job.attempts)))
+        settings = get_settings()
+        wait = backoff_seconds(
+            job.attempts,
+            minimum=settings.job_retry_min_seconds,
+            maximum=settings.job_retry_max_seconds,
+        )
+        return RetryDecision(retry_at=utcnow() + timedelta(seconds=wait))
 
 
 def is_final_failure(exception: BaseException, attempts: int) -> bool:

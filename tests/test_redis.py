@@ -1,0 +1,74 @@
+"""The shared store behaves the same on Redis and in process."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from mailmind.redis import MemoryStore, RedisStore, StoreUnavailable
+from tests.services import free_port
+
+
+@pytest.fixture(params=["redis", "memory"])
+async def store(request, redis_server):
+    if request.param == "redis":
+        s = RedisStore(redis_server.url, redis_server.password)
+        await s.delete_matching("*")
+    else:
+        s = MemoryStore()
+    yield s
+    await s.delete_matching("*")
+    await s.close()
+
+
+async def test_values_expire(store):
+    await store.set("k", "v", ttl=0.2)
+    assert await store.get("k") == "v"
+    assert await store.any_exists("nope", "k")
+    await asyncio.sleep(0.3)
+    assert await store.get("k") is None
+    assert not await store.any_exists("k")
+
+
+async def test_fixed_window_counter(store):
+    counts = [await store.incr_window("rl:x", 60) for _ in range(3)]
+    assert [c for c, _ in counts] == [1, 2, 3]
+    assert all(0 < ttl <= 60 for _, ttl in counts)
+
+
+async def test_delete_matching_only_touches_the_pattern(store):
+    await store.set("throttle:acct:a:1", "1")
+    await store.set("throttle:acct:a:2", "1")
+    await store.set("throttle:acct:b:1", "1")
+    assert await store.delete_matching("throttle:acct:a:*") == 2
+    assert await store.get("throttle:acct:b:1") == "1"
+
+
+async def test_publish_reaches_subscribers(store):
+    received: list[tuple[str, str]] = []
+
+    async def listen():
+        async for item in store.subscribe("events:user-1"):
+            received.append(item)
+            return
+
+    listener = asyncio.create_task(listen())
+    for _ in range(50):  # until the subscription is live
+        await store.publish("events:user-1", "hello")
+        await asyncio.sleep(0.02)
+        if received:
+            break
+    await asyncio.wait_for(listener, 2)
+    assert received[0] == ("events:user-1", "hello")
+
+
+async def test_wrong_password_and_unreachable_redis_raise_store_unavailable(redis_server):
+    wrong = RedisStore(redis_server.url, "not-the-password")
+    with pytest.raises(StoreUnavailable):
+        await wrong.ping()
+    await wrong.close()
+    closed = RedisStore(f"redis://127.0.0.1:{free_port()}/0")
+    with pytest.raises(StoreUnavailable):
+        await closed.get("x")
+    await closed.close()
