@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
+import tempfile
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -41,7 +43,7 @@ configure_logging(json=True, level="INFO")
 
 
 @pytest.fixture(scope="session")
-def pg_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def pg_url() -> Iterator[str]:
     """A migrated database: on TEST_DATABASE_URL, or on a private embedded server."""
     from mailmind.migrate import upgrade
 
@@ -50,7 +52,10 @@ def pg_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         upgrade(external)
         yield libpq_url(external)
         return
-    server = start_postgres(tmp_path_factory.mktemp("pg", numbered=True) / "data")
+    # Not under pytest's private temp dirs: the server runs as another user when we are root.
+    parent = Path(tempfile.mkdtemp(prefix="mailmind-test-pg-"))
+    parent.chmod(0o755)
+    server = start_postgres(parent / "data")
     server.psql("CREATE DATABASE mailmind_test;")
     url = server.get_uri("mailmind_test")
     upgrade(url)
@@ -58,6 +63,7 @@ def pg_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         yield url
     finally:
         server.cleanup()
+        shutil.rmtree(parent, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")

@@ -19,7 +19,7 @@ from mailmind import __version__
 from mailmind.admin.endpoints import router as admin_router
 from mailmind.auth.endpoints import router as auth_router
 from mailmind.config import ConfigError, Settings, get_settings
-from mailmind.errors import MailMindError, error_body
+from mailmind.errors import ErrorBody, MailMindError, error_body
 from mailmind.middleware import (
     BodyLimitMiddleware,
     ProductionGuardMiddleware,
@@ -125,6 +125,42 @@ def install_error_handlers(app: FastAPI) -> None:
         return _error_response(MailMindError("SRV001"))
 
 
+_DOCUMENTED_ERRORS = {
+    "400": "Invalid input (VAL001–VAL008) or a refused action",
+    "401": "Missing, expired or invalid credentials (AUTH001–AUTH003, AUTH010)",
+    "403": "Not allowed (AUTH004, RES005)",
+    "404": "Not found, or not yours (RES001)",
+    "413": "Request too large (VAL006)",
+    "429": "Rate limited (RATE001–RATE003, AUTH007), with Retry-After",
+    "500": "Internal error (SRV001, SRV006)",
+    "503": "A backing service is unavailable (SRV002)",
+}
+
+
+def _openapi_with_spec_errors(app: FastAPI) -> dict[str, Any]:
+    """OpenAPI without FastAPI's 422 (never sent) and with the spec's error body documented."""
+    if app.openapi_schema:
+        return app.openapi_schema
+    from fastapi.openapi.utils import get_openapi
+
+    schema = get_openapi(title=app.title, version=app.version, routes=app.routes)
+    schemas = schema.setdefault("components", {}).setdefault("schemas", {})
+    schemas["ErrorBody"] = ErrorBody.model_json_schema(ref_template="#/components/schemas/{model}")
+    for name, definition in schemas["ErrorBody"].pop("$defs", {}).items():
+        schemas[name] = definition
+    for name in ("HTTPValidationError", "ValidationError"):
+        schemas.pop(name, None)
+    ref = {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorBody"}}}}
+    for path_item in schema.get("paths", {}).values():
+        for operation in path_item.values():
+            responses = operation.setdefault("responses", {})
+            responses.pop("422", None)
+            for status, description in _DOCUMENTED_ERRORS.items():
+                responses.setdefault(status, {"description": description, **ref})
+    app.openapi_schema = schema
+    return schema
+
+
 def create_app(settings: Settings | None = None, runtime: Runtime | None = None) -> FastAPI:
     """Build the app. Without ``runtime`` the lifespan creates one from ``DATABASE_URL``;
     with one, its settings are the app's."""
@@ -158,6 +194,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     )
     if runtime is not None:
         app.state.runtime = runtime
+    app.openapi = lambda: _openapi_with_spec_errors(app)  # type: ignore[method-assign]
     install_error_handlers(app)
     app.include_router(ops_router)
     app.include_router(auth_router)

@@ -23,6 +23,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+from pydantic import BaseModel
+
 # code -> (HTTP status, default message)
 CODES: dict[str, tuple[int, str]] = {
     "AUTH001": (401, "Invalid credentials"),
@@ -159,3 +161,16 @@ def error_body(code: str, message: str, details: dict[str, Any] | None = None) -
             "timestamp": utcnow_iso(),
         }
     }
+
+
+class ErrorDetail(BaseModel):
+    code: str
+    message: str
+    details: dict[str, Any]
+    timestamp: str
+
+
+class ErrorBody(BaseModel):
+    """The body of every error answer."""
+
+    error: ErrorDetail

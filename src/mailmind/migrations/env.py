@@ -14,6 +14,7 @@ from mailmind.models import Base
 config = context.config
 target_metadata = Base.metadata
 
+
 def run_migrations() -> None:
     url = config.get_main_option("sqlalchemy.url")
     if not url:
