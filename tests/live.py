@@ -171,6 +171,7 @@ def running(
     port: int,
     *,
     probe: str = "/health",
+    timeout: float = 30,
     stop_signal: int = signal.SIGTERM,
     stop_timeout: float = 20,
 ) -> Iterator[LiveProcess]:
@@ -180,7 +181,7 @@ def running(
     proc = LiveProcess(args, env, log_dir, port)
     started = False
     try:
-        proc.wait_until_up(probe)
+        proc.wait_until_up(probe, timeout)
         started = True
         yield proc
     except BaseException:

@@ -38,12 +38,14 @@ class EmbeddedPostgres:
         exists = self._server.psql(query)
         if "(1 row)" not in exists:
             self._server.psql(f'CREATE DATABASE "{DATABASE_NAME}";')
+        url = str(self._server.get_uri(DATABASE_NAME))
         log.info(
             "embedded_postgres_ready",
             pgdata=str(self.pgdata),
+            url=url,  # a Unix socket path and the passwordless local superuser
             seconds=round(time.monotonic() - started, 2),
         )
-        return str(self._server.get_uri(DATABASE_NAME))
+        return url
 
     def psql(self, command: str) -> str:
         if self._server is None:

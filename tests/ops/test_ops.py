@@ -159,3 +159,16 @@ async def test_production_redirects_http_to_https_and_sets_hsts(runtime):
         response = await tls.get("/api/auth/me")
         assert_error(response, 401, "AUTH003")
         assert response.headers["strict-transport-security"].startswith("max-age=31536000")
+
+
+async def test_metrics_report_jobs_by_queue_and_status(client, runtime):
+    from mailmind.jobs.queue import defer
+
+    from tests.conftest import create_user
+
+    user_id = (await create_user(runtime)).id
+    async with runtime.db.session() as session:
+        await defer(session, "auth.purge_user", user_id=user_id)
+        await defer(session, "auth.purge_user", user_id=user_id)
+    text = (await client.get("/metrics")).text
+    assert 'jobs{queue="default",status="queued"} 2.0' in text

@@ -75,10 +75,14 @@ async def job_status(session: AsyncSession, job_id: int) -> str | None:
 
 
 async def count_by_queue_status(session: AsyncSession) -> list[tuple[str, str, int]]:
+    """Job counts by queue and API status (queued, retrying, running, succeeded, dead, …)."""
     rows = await session.execute(
         text(
-            "SELECT queue_name, status::text, count(*) FROM procrastinate_jobs "
-            "GROUP BY queue_name, status"
+            "SELECT queue_name, CASE status::text "
+            "WHEN 'todo' THEN CASE WHEN attempts > 0 THEN 'retrying' ELSE 'queued' END "
+            "WHEN 'doing' THEN 'running' WHEN 'failed' THEN 'dead' "
+            "WHEN 'aborted' THEN 'cancelled' ELSE status::text END AS state, count(*) "
+            "FROM procrastinate_jobs GROUP BY 1, 2"
         )
     )
     return [(str(r[0]), str(r[1]), int(r[2])) for r in rows]

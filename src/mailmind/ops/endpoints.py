@@ -6,16 +6,20 @@ import asyncio
 import hmac
 from typing import Annotated, Literal
 
+import structlog
 from fastapi import APIRouter, Header, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
+from mailmind.admin import repository as admin_repo
 from mailmind.deps import RuntimeDep
 from mailmind.errors import AuthError
 from mailmind.kit.time import isoformat, utcnow
-from mailmind.metrics import render_metrics
+from mailmind.metrics import JOBS, render_metrics
+from mailmind.runtime import Runtime
 
 router = APIRouter(tags=["operations"])
+log = structlog.get_logger(__name__)
 
 CheckState = Literal["ok", "degraded", "down", "disabled"]
 CHECK_TIMEOUT = 3.0
@@ -74,5 +78,21 @@ async def metrics(
         expected = f"Bearer {token.get_secret_value()}"
         if not authorization or not hmac.compare_digest(authorization, expected):
             raise AuthError("AUTH003", "Metrics token required")
+    await _refresh_job_gauges(runtime)
     payload, content_type = render_metrics()
     return Response(payload, media_type=content_type)
+
+
+async def _refresh_job_gauges(runtime: Runtime) -> None:
+    """``jobs{queue,status}`` from the queue table itself, so any API replica reports the truth."""
+    try:
+        async with runtime.db.session() as session:
+            counts = await asyncio.wait_for(
+                admin_repo.count_by_queue_status(session), CHECK_TIMEOUT
+            )
+    except Exception:
+        log.warning("job_gauges_unavailable")
+        return
+    JOBS.clear()
+    for queue, status, count in counts:
+        JOBS.labels(queue, status).set(count)
