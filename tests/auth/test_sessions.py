@@ -78,3 +78,14 @@ async def test_unknown_session_id_is_res001_and_bad_id_is_val002(client, runtime
     assert_error(
         await client.delete("/api/auth/sessions/not-a-uuid", headers=bearer(token)), 400, "VAL002"
     )
+
+
+async def test_security_events_show_the_users_own_recent_events(client, runtime):
+    user = await create_user(runtime)
+    other = await create_user(runtime)
+    await client.post("/api/auth/login", json={"email": user.email, "password": "wrong-pass-1234"})
+    await login(client, other.email)
+    token = (await login(client, user.email))["access_token"]
+    events = (await client.get("/api/auth/security-events", headers=bearer(token))).json()
+    assert [e["type"] for e in events] == ["login", "login_failed"]
+    assert all(e["ip"] == "127.0.0.1" for e in events)

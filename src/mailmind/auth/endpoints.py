@@ -21,6 +21,7 @@ from mailmind.auth.schemas import (
     RegisterResponse,
     ResetPasswordRequest,
     ResetTokenResponse,
+    SecurityEventRead,
     SessionRead,
     UserRead,
     VerifiedResponse,
@@ -253,6 +254,22 @@ async def reset_password(
         confirm_password=body.confirm_password,
     )
     return MessageResponse(message="Your password was changed; every session was signed out.")
+
+
+@router.get("/security-events", response_model=list[SecurityEventRead])
+async def security_events(auth: CurrentAuth, session: DbSession) -> list[SecurityEventRead]:
+    """The last 20 security events of the signed-in user (logins, resets, revocations …)."""
+    events = await service.recent_security_events(session, auth.user)
+    return [
+        SecurityEventRead(
+            id=e.id,
+            type=e.type,
+            created_at=e.created_at,
+            ip=str(e.ip) if e.ip else None,
+            user_agent=e.user_agent,
+        )
+        for e in events
+    ]
 
 
 @router.get("/sessions", response_model=list[SessionRead])

@@ -107,6 +107,14 @@ class SessionRead(BaseModel):
     current: bool
 
 
+class SecurityEventRead(BaseModel):
+    id: uuid.UUID
+    type: str
+    created_at: datetime
+    ip: str | None
+    user_agent: str | None
+
+
 class AdminUserRead(UserRead):
     last_login_at: datetime | None = None
 

@@ -25,7 +25,7 @@ from mailmind.errors import AuthError, RateLimited, ResourceError, ValidationFai
 from mailmind.jobs.queue import defer
 from mailmind.kit.crypto import new_token, token_hash
 from mailmind.kit.time import utcnow
-from mailmind.models import AuthSession, RefreshToken, User, UserToken
+from mailmind.models import AuthSession, RefreshToken, SecurityEvent, User, UserToken
 from mailmind.runtime import Runtime
 
 log = structlog.get_logger(__name__)
@@ -577,6 +577,10 @@ async def revoke_other_sessions(
         details={"count": len(revoked)},
     )
     return len(revoked)
+
+
+async def recent_security_events(session: AsyncSession, user: User) -> list[SecurityEvent]:
+    return await repo.recent_security_events(session, user.id, limit=20)
 
 
 # Admin
