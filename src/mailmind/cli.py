@@ -8,6 +8,7 @@ import getpass
 import os
 import secrets
 import shutil
+import signal
 import sys
 from contextlib import suppress
 from pathlib import Path
@@ -31,12 +32,19 @@ def load_settings() -> Settings:
         raise SystemExit(2) from None
 
 
+def _terminate(signum: int, frame: object) -> None:
+    # SIGTERM unwinds like Ctrl+C, so `finally` blocks run and the embedded server is stopped.
+    # uvicorn restores this handler after its graceful shutdown and re-raises the signal here.
+    raise SystemExit(128 + signum)
+
+
 class Bootstrap:
     """Resolves the database (external or embedded) and keeps the embedded server alive."""
 
     def __init__(self, settings: Settings, role: str) -> None:
         from mailmind.observability import init_process
 
+        signal.signal(signal.SIGTERM, _terminate)
         self.settings = settings
         init_process(settings, role=role)
         self.embedded: Any = None
