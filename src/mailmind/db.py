@@ -38,14 +38,14 @@ class Database:
 
     def __init__(self, url: str, *, pool_size: int = 20) -> None:
         self.url = libpq_url(url)
-        # The pool is split between a steady part and an overflow, so DATABASE_POOL_SIZE is the
-        # most connections one process holds.
-        steady = max(1, pool_size // 2)
+        # DATABASE_POOL_SIZE connections, kept open: an overflow would open and close a
+        # connection per request under load. No pre-ping (a round trip per checkout); dead
+        # connections are dropped when they fail and recycled after 30 minutes.
         self.engine: AsyncEngine = create_async_engine(
             sqlalchemy_url(url),
-            pool_size=steady,
-            max_overflow=max(0, pool_size - steady),
-            pool_pre_ping=True,
+            pool_size=pool_size,
+            max_overflow=0,
+            pool_timeout=30,
             pool_recycle=1800,
         )
         self.sessionmaker = async_sessionmaker(self.engine, expire_on_commit=False)
