@@ -31,13 +31,8 @@ RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
 
 async def get_session(runtime: RuntimeDep) -> AsyncIterator[AsyncSession]:
     """One session per request, committed when the endpoint returns without error."""
-    async with runtime.db.sessionmaker() as session:
-        try:
-            yield session
-            await session.commit()
-        except BaseException:
-            await session.rollback()
-            raise
+    async with runtime.db.session() as session:
+        yield session
 
 
 DbSession = Annotated[AsyncSession, Depends(get_session, scope="function")]

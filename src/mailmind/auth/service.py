@@ -216,6 +216,13 @@ async def _start_session(
     )
     session.add(auth_session)
     await session.flush()
+    return await _issue_tokens(session, rt, auth_session, user.id)
+
+
+async def _issue_tokens(
+    session: AsyncSession, rt: Runtime, auth_session: AuthSession, user_id: uuid.UUID
+) -> IssuedTokens:
+    """A new refresh token in the session's family and an access token bound to the session."""
     refresh = new_token()
     session.add(
         RefreshToken(
@@ -226,7 +233,7 @@ async def _start_session(
     )
     access, claims = issue_access_token(
         rt.settings.jwt_secret.get_secret_value(),
-        user_id=user.id,
+        user_id=user_id,
         session_id=auth_session.id,
         ttl=rt.settings.access_token_ttl,
     )
@@ -323,24 +330,9 @@ async def refresh(
     if user is None or not user.is_active or user.deleted_at is not None:
         raise AuthError("AUTH010", "Session expired; log in again")
     stored.rotated_at = now
-    new_refresh = new_token()
-    session.add(
-        RefreshToken(
-            session_id=auth_session.id,
-            token_hash=token_hash(new_refresh),
-            expires_at=auth_session.expires_at,
-        )
-    )
     auth_session.last_used_at = now
     auth_session.ip = client.ip
-    access, claims = issue_access_token(
-        rt.settings.jwt_secret.get_secret_value(),
-        user_id=user.id,
-        session_id=auth_session.id,
-        ttl=rt.settings.access_token_ttl,
-    )
-    await session.flush()
-    return IssuedTokens(access, claims, new_refresh, auth_session)
+    return await _issue_tokens(session, rt, auth_session, user.id)
 
 
 async def logout(
