@@ -21,7 +21,11 @@ from mailmind.runtime import Runtime
 bearer = HTTPBearer(auto_error=False, description="Access token from /api/auth/login")
 
 
-def get_runtime(request: Request) -> Runtime:
+# Dependencies are `async def` even when they do not await: FastAPI runs plain `def`
+# dependencies in a thread pool, a thread hop on every request.
+
+
+async def get_runtime(request: Request) -> Runtime:
     runtime: Runtime = request.app.state.runtime
     return runtime
 
@@ -38,7 +42,7 @@ async def get_session(runtime: RuntimeDep) -> AsyncIterator[AsyncSession]:
 DbSession = Annotated[AsyncSession, Depends(get_session, scope="function")]
 
 
-def get_client(request: Request) -> Client:
+async def get_client(request: Request) -> Client:
     ip = request.client.host if request.client else "0.0.0.0"  # noqa: S104 - a label, not a bind
     return Client(ip=ip, user_agent=request.headers.get("user-agent"))
 
