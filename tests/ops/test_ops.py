@@ -163,7 +163,6 @@ async def test_production_redirects_http_to_https_and_sets_hsts(runtime):
 
 async def test_metrics_report_jobs_by_queue_and_status(client, runtime):
     from mailmind.jobs.queue import defer
-
     from tests.conftest import create_user
 
     user_id = (await create_user(runtime)).id
