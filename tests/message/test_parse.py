@@ -10,9 +10,11 @@ import time
 from datetime import UTC, date, datetime
 from pathlib import Path
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from mailmind.message import parse as parse_module
 from mailmind.message.parse import Address, ParsedMessage, decode_text, parse_message
 
 SAMPLES = Path(__file__).parent / "samples"
@@ -317,6 +319,41 @@ def test_deeply_nested_multipart_does_not_raise():
     assert m.subject == "deep"
     assert "nesting_too_deep" in m.defects
     assert m.parse_error is None
+
+
+def test_a_parser_bug_still_returns_the_identifying_headers(monkeypatch: pytest.MonkeyPatch):
+    def broken_walk(*args: object, **kwargs: object) -> None:
+        raise ValueError("bug")
+
+    monkeypatch.setattr(parse_module._Walker, "walk", broken_walk)
+    m = parse_message(SAMPLE_BYTES["plain.eml"])
+    assert m.subject == "Re: Quarterly planning"
+    assert m.message_id == "20250103100000.ABC123@Mail.Example.ORG"
+    assert "parser_crashed:ValueError" in m.defects
+    assert m.parse_error is None
+    assert parse_message(b"no headers at all").parse_error == "ValueError: bug"
+
+
+def test_thousands_of_tiny_parts_are_all_kept():
+    parts = b"".join(
+        b'--B\nContent-Type: image/png; name="p%d.png"\nContent-ID: <c%d>\n\nabc\n' % (i, i)
+        for i in range(2000)
+    )
+    raw = b"From: a@example.org\nContent-Type: multipart/mixed; boundary=B\n\n" + parts + b"--B--\n"
+    m = parse_message(raw)
+    assert len(m.attachments) == 2000
+    assert m.attachments[-1].filename == "p1999.png"
+    assert m.attachments[-1].content_id == "c1999"
+    assert "many_parts:compat32" in m.defects
+
+
+def test_huge_encoded_subject_is_capped():
+    raw = b"From: a@example.org\nSubject: " + b"=?utf-8?q?Gr=C3=BC=C3=9Fe?= " * 50_000 + b"\n\nx"
+    m = parse_message(raw)
+    assert m.subject.startswith("GrüßeGrüße")  # no space between adjacent encoded words
+    assert m.subject.endswith("Grüße")
+    assert len(m.subject) <= 16_384
+    assert "header_truncated:subject" in m.defects
 
 
 def test_decode_text_declared_charset_is_used_when_truthful():

@@ -270,6 +270,12 @@ def test_spoofed_data_remote_src_with_javascript_is_dropped():
     assert out == "<img>"
 
 
+def test_deeply_nested_html_keeps_its_text():
+    out = sanitize_html("<div>" * 60_000 + "deep text" + "</div>" * 60_000)
+    assert "deep text" in out.html
+    assert out.html.count("<div>") <= 256
+
+
 # --- properties --------------------------------------------------------------------------------
 
 _FRAGMENTS = [
