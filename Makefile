@@ -39,7 +39,7 @@ typecheck: install
 	$(BIN)/mypy
 
 bench: install test-deps
-	$(BIN)/python bench/api.py
+	$(BIN)/python bench/api.py --write
 
 # Refresh the pinned versions CI installs (after changing pyproject.toml).
 lock: install

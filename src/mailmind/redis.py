@@ -33,6 +33,12 @@ class Store(Protocol):
         ...
 
     async def delete_matching(self, pattern: str) -> int: ...
+    async def exists_and_count(
+        self, keys: tuple[str, ...], counter: str, window: int
+    ) -> tuple[bool, int, int]:
+        """``any_exists(*keys)`` and ``incr_window(counter, window)`` in one round trip."""
+        ...
+
     async def publish(self, channel: str, message: str) -> None: ...
     def subscribe(self, *channels: str) -> AsyncIterator[tuple[str, str]]: ...
     async def ping(self) -> None: ...
@@ -79,6 +85,13 @@ class MemoryStore:
         count = int(item[0]) + 1
         self._data[key] = (str(count), expires)
         return count, max(1, int(expires - now + 0.999))
+
+    async def exists_and_count(
+        self, keys: tuple[str, ...], counter: str, window: int
+    ) -> tuple[bool, int, int]:
+        found = await self.any_exists(*keys)
+        hits, ttl = await self.incr_window(counter, window)
+        return found, hits, ttl
 
     async def delete_matching(self, pattern: str) -> int:
         keys = [key for key in list(self._data) if fnmatch.fnmatchcase(key, pattern)]
@@ -161,6 +174,19 @@ class RedisStore:
             pipe.ttl(key)
             count, _, ttl = await pipe.execute()
         return int(count), max(1, int(ttl)) if int(ttl) > 0 else window
+
+    async def exists_and_count(
+        self, keys: tuple[str, ...], counter: str, window: int
+    ) -> tuple[bool, int, int]:
+        async with self._guard():
+            # No MULTI: EXPIRE NX makes the counter safe without a transaction.
+            pipe = self._client.pipeline(transaction=False)
+            pipe.exists(*keys)
+            pipe.incr(counter)
+            pipe.expire(counter, window, nx=True)
+            pipe.ttl(counter)
+            found, hits, _, ttl = await pipe.execute()
+        return bool(found), int(hits), int(ttl) if int(ttl) > 0 else window
 
     async def delete_matching(self, pattern: str) -> int:
         deleted = 0

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from mailmind.config import Settings
+from mailmind.config import Settings, parse_rate
 from mailmind.db import Database
 from mailmind.kit.crypto import SecretBox
 from mailmind.redis import Store, create_store
@@ -33,6 +33,11 @@ class Runtime:
             secrets=SecretBox(settings.encryption_keys),
             redis_configured=redis_url is not None,
         )
+
+    @property
+    def api_rate(self) -> tuple[int, int]:
+        """``RATE_LIMIT_API`` as (requests, window seconds)."""
+        return parse_rate(self.settings.rate_limit_api)
 
     async def close(self) -> None:
         await self.store.close()

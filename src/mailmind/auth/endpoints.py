@@ -9,6 +9,7 @@ from fastapi import APIRouter, Cookie, Query, Request, Response, status
 from fastapi.security.utils import get_authorization_scheme_param
 
 from mailmind.auth import service
+from mailmind.auth.principal import AuthUser
 from mailmind.auth.schemas import (
     EmailRequest,
     LoginRequest,
@@ -37,7 +38,7 @@ COOKIE_NAME = "mm_refresh"
 COOKIE_PATH = "/api/auth"
 
 
-def user_read(user: User) -> UserRead:
+def user_read(user: User | AuthUser) -> UserRead:
     return UserRead(
         id=user.id,
         email=user.email,

@@ -8,6 +8,8 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from mailmind.auth.principal import AuthUser
+from mailmind.db import Database
 from mailmind.kit.time import utcnow
 from mailmind.models import AuthSession, RefreshToken, SecurityEvent, User, UserToken
 
@@ -23,6 +25,20 @@ async def count_users(session: AsyncSession) -> int:
 
 async def get_user(session: AsyncSession, user_id: uuid.UUID) -> User | None:
     return await session.get(User, user_id)
+
+
+_AUTH_COLUMNS = [getattr(User.__table__.c, f) for f in AuthUser.__slots__]
+
+
+async def get_auth_user(db: Database, user_id: uuid.UUID) -> AuthUser | None:
+    """The user behind an access token: one indexed read on an autocommit connection, with no
+    ORM session, since every authenticated request pays for it."""
+    async with db.engine.connect() as conn:
+        conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
+        row = (
+            await conn.execute(select(*_AUTH_COLUMNS).where(User.__table__.c.id == user_id))
+        ).first()
+    return AuthUser(*row) if row is not None else None
 
 
 async def get_user_by_email(session: AsyncSession, email: str) -> User | None:

@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from mailmind.auth import repository as repo
 from mailmind.auth.passwords import check_password, hash_password, needs_rehash, verify_password
+from mailmind.auth.principal import AuthUser
 from mailmind.auth.throttle import LoginThrottle
 from mailmind.auth.tokens import AccessClaims, issue_access_token
 from mailmind.errors import AuthError, RateLimited, ResourceError, ValidationFailed, not_found
@@ -82,10 +83,13 @@ async def _mark_sessions_revoked(rt: Runtime, session_ids: list[uuid.UUID]) -> N
         await rt.store.set(_revoked_sid_key(sid), "1", rt.settings.access_token_ttl + 60)
 
 
+def revocation_keys(claims: AccessClaims) -> tuple[str, str]:
+    """Store keys whose presence means the token (by jti) or its session was revoked."""
+    return _revoked_jti_key(claims.jti), _revoked_sid_key(claims.session_id)
+
+
 async def access_revoked(rt: Runtime, claims: AccessClaims) -> bool:
-    return await rt.store.any_exists(
-        _revoked_jti_key(claims.jti), _revoked_sid_key(claims.session_id)
-    )
+    return await rt.store.any_exists(*revocation_keys(claims))
 
 
 def _seal(rt: Runtime, token: str) -> str:
@@ -361,10 +365,17 @@ async def logout(
     )
 
 
+async def _load_user(session: AsyncSession, user_id: uuid.UUID) -> User:
+    user = await repo.get_user(session, user_id)
+    if user is None or not user.is_active or user.deleted_at is not None:
+        raise AuthError("AUTH003", "Access token invalid")
+    return user
+
+
 async def update_profile(
     session: AsyncSession,
     rt: Runtime,
-    user: User,
+    actor: AuthUser,
     client: Client,
     *,
     current_session_id: uuid.UUID,
@@ -374,6 +385,7 @@ async def update_profile(
     current_password: str | None,
     new_password: str | None,
 ) -> User:
+    user = await _load_user(session, actor.id)
     if timezone is not None:
         try:
             zoneinfo.ZoneInfo(timezone)
@@ -420,8 +432,11 @@ async def update_profile(
     return user
 
 
-async def delete_account(session: AsyncSession, rt: Runtime, user: User, client: Client) -> None:
+async def delete_account(
+    session: AsyncSession, rt: Runtime, actor: AuthUser, client: Client
+) -> None:
     """Disable at once, purge in a job (local data only; server mail is never touched)."""
+    user = await _load_user(session, actor.id)
     user.is_active = False
     user.deleted_at = utcnow()
     revoked = await repo.revoke_sessions(session, user.id, reason="account_deleted")
@@ -533,12 +548,12 @@ async def reset_password(
     )
 
 
-async def list_sessions(session: AsyncSession, user: User) -> list[AuthSession]:
+async def list_sessions(session: AsyncSession, user: AuthUser) -> list[AuthSession]:
     return await repo.list_live_sessions(session, user.id)
 
 
 async def revoke_session(
-    session: AsyncSession, rt: Runtime, user: User, client: Client, *, session_id: uuid.UUID
+    session: AsyncSession, rt: Runtime, user: AuthUser, client: Client, *, session_id: uuid.UUID
 ) -> None:
     target = await repo.get_owned_session(session, user.id, session_id)
     if target is None:
@@ -556,7 +571,7 @@ async def revoke_session(
 
 
 async def revoke_other_sessions(
-    session: AsyncSession, rt: Runtime, user: User, client: Client, *, current: uuid.UUID
+    session: AsyncSession, rt: Runtime, user: AuthUser, client: Client, *, current: uuid.UUID
 ) -> int:
     revoked = await repo.revoke_sessions(session, user.id, reason="revoked", except_id=current)
     await _mark_sessions_revoked(rt, revoked)
@@ -571,7 +586,7 @@ async def revoke_other_sessions(
     return len(revoked)
 
 
-async def recent_security_events(session: AsyncSession, user: User) -> list[SecurityEvent]:
+async def recent_security_events(session: AsyncSession, user: AuthUser) -> list[SecurityEvent]:
     return await repo.recent_security_events(session, user.id, limit=20)
 
 
@@ -588,7 +603,7 @@ async def admin_list_users(
 async def admin_update_user(
     session: AsyncSession,
     rt: Runtime,
-    admin: User,
+    admin: AuthUser,
     client: Client,
     *,
     user_id: uuid.UUID,
@@ -621,7 +636,7 @@ async def admin_update_user(
 
 
 async def admin_unlock_user(
-    session: AsyncSession, rt: Runtime, admin: User, client: Client, *, user_id: uuid.UUID
+    session: AsyncSession, rt: Runtime, admin: AuthUser, client: Client, *, user_id: uuid.UUID
 ) -> None:
     target = await repo.get_user(session, user_id)
     if target is None:
