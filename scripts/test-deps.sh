@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # Installs the system packages the test suite runs against, when they are missing:
 # Debian's redis-server (the tests start their own instance on a free port), and nginx and
-# openssl for the checks of the deployment's nginx configuration.
+# openssl for the checks of the deployment's nginx configuration, and wrk for `make bench`.
 set -euo pipefail
 
 missing=()
 command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
 command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || missing+=(nginx-light)
 command -v openssl >/dev/null 2>&1 || missing+=(openssl)
+command -v wrk >/dev/null 2>&1 || missing+=(wrk)  # the load generator of `make bench`
 
 if [ ${#missing[@]} -eq 0 ]; then
   exit 0
