@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from urllib.parse import urlsplit, urlunsplit
 
@@ -33,6 +33,15 @@ def sqlalchemy_url(url: str) -> str:
     return "postgresql+psycopg" + libpq_url(url)[len("postgresql") :]
 
 
+AFTER_COMMIT = "mailmind.after_commit"
+
+
+def after_commit(session: AsyncSession, callback: Callable[[], Awaitable[None]]) -> None:
+    """Run ``callback`` once the session's transaction is committed (not on rollback): cache
+    invalidations must not run before other readers can see the new rows."""
+    session.info.setdefault(AFTER_COMMIT, []).append(callback)
+
+
 class Database:
     """One engine and session factory per process."""
 
@@ -52,7 +61,8 @@ class Database:
 
     @asynccontextmanager
     async def session(self) -> AsyncIterator[AsyncSession]:
-        """A session that commits when the block succeeds and rolls back otherwise."""
+        """A session that commits when the block succeeds and rolls back otherwise; then runs
+        what :func:`after_commit` registered."""
         async with self.sessionmaker() as session:
             try:
                 yield session
@@ -60,6 +70,8 @@ class Database:
             except BaseException:
                 await session.rollback()
                 raise
+            for callback in session.info.pop(AFTER_COMMIT, []):
+                await callback()
 
     async def ping(self) -> None:
         async with self.engine.connect() as conn:

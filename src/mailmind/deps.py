@@ -14,6 +14,7 @@ from mailmind.auth import repository as auth_repo
 from mailmind.auth.principal import AuthUser
 from mailmind.auth.service import Client, access_revoked, revocation_keys
 from mailmind.auth.tokens import AccessClaims, decode_access_token
+from mailmind.auth.usercache import version_key
 from mailmind.errors import AuthError, RateLimited
 from mailmind.runtime import Runtime
 
@@ -81,18 +82,23 @@ async def current_auth(
     claims: Annotated[AccessClaims | None, Depends(optional_claims)],
 ) -> AuthContext:
     """The signed-in user; every authenticated request passes here, so it stays lean: one Redis
-    round trip (revocation and the per-user API limit) and one indexed read."""
+    round trip (revocation, the per-user API limit, the user's version) and, only when this
+    process has no current snapshot of the user, one indexed read."""
     if claims is None:
         raise AuthError("AUTH003", "Missing access token")
     limit, window = runtime.api_rate
-    revoked, hits, retry_after = await runtime.store.exists_and_count(
-        revocation_keys(claims), f"rl:api:{claims.user_id}", window
+    revoked, hits, retry_after, version = await runtime.store.exists_and_count(
+        revocation_keys(claims), f"rl:api:{claims.user_id}", window, version_key(claims.user_id)
     )
     if revoked:
         raise AuthError("AUTH003", "Access token revoked")
     if hits > limit:
         raise RateLimited("RATE001", retry_after, details={"limit": "api"})
-    user = await auth_repo.get_auth_user(runtime.db, claims.user_id)
+    user = runtime.user_cache.get(claims.user_id, version)
+    if user is None:
+        user = await auth_repo.get_auth_user(runtime.db, claims.user_id)
+        if user is not None:
+            runtime.user_cache.put(claims.user_id, version, user)
     if user is None or not user.is_active or user.deleted_at is not None:
         raise AuthError("AUTH003", "Access token invalid")
     request.state.user_id = str(user.id)

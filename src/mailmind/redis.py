@@ -34,9 +34,10 @@ class Store(Protocol):
 
     async def delete_matching(self, pattern: str) -> int: ...
     async def exists_and_count(
-        self, keys: tuple[str, ...], counter: str, window: int
-    ) -> tuple[bool, int, int]:
-        """``any_exists(*keys)`` and ``incr_window(counter, window)`` in one round trip."""
+        self, keys: tuple[str, ...], counter: str, window: int, read: str
+    ) -> tuple[bool, int, int, str | None]:
+        """``any_exists(*keys)``, ``incr_window(counter, window)`` and ``get(read)`` in one
+        round trip."""
         ...
 
     async def publish(self, channel: str, message: str) -> None: ...
@@ -87,11 +88,11 @@ class MemoryStore:
         return count, max(1, int(expires - now + 0.999))
 
     async def exists_and_count(
-        self, keys: tuple[str, ...], counter: str, window: int
-    ) -> tuple[bool, int, int]:
+        self, keys: tuple[str, ...], counter: str, window: int, read: str
+    ) -> tuple[bool, int, int, str | None]:
         found = await self.any_exists(*keys)
         hits, ttl = await self.incr_window(counter, window)
-        return found, hits, ttl
+        return found, hits, ttl, await self.get(read)
 
     async def delete_matching(self, pattern: str) -> int:
         keys = [key for key in list(self._data) if fnmatch.fnmatchcase(key, pattern)]
@@ -176,8 +177,8 @@ class RedisStore:
         return int(count), max(1, int(ttl)) if int(ttl) > 0 else window
 
     async def exists_and_count(
-        self, keys: tuple[str, ...], counter: str, window: int
-    ) -> tuple[bool, int, int]:
+        self, keys: tuple[str, ...], counter: str, window: int, read: str
+    ) -> tuple[bool, int, int, str | None]:
         async with self._guard():
             # No MULTI: EXPIRE NX makes the counter safe without a transaction.
             pipe = self._client.pipeline(transaction=False)
@@ -185,8 +186,10 @@ class RedisStore:
             pipe.incr(counter)
             pipe.expire(counter, window, nx=True)
             pipe.ttl(counter)
-            found, hits, _, ttl = await pipe.execute()
-        return bool(found), int(hits), int(ttl) if int(ttl) > 0 else window
+            pipe.get(read)
+            found, hits, _, ttl, value = await pipe.execute()
+        window_left = int(ttl) if int(ttl) > 0 else window
+        return bool(found), int(hits), window_left, None if value is None else str(value)
 
     async def delete_matching(self, pattern: str) -> int:
         deleted = 0

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from mailmind.auth.usercache import AuthUserCache
 from mailmind.config import Settings, parse_rate
 from mailmind.db import Database
 from mailmind.kit.crypto import SecretBox
@@ -21,6 +22,7 @@ class Runtime:
     store: Store
     secrets: SecretBox
     redis_configured: bool = field(default=False)
+    user_cache: AuthUserCache = field(default_factory=AuthUserCache)
 
     @classmethod
     def create(cls, settings: Settings, database_url: str) -> Runtime:

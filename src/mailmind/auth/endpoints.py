@@ -99,9 +99,12 @@ async def register(
 
 @router.get("/verify-email", response_model=VerifiedResponse)
 async def verify_email(
-    session: DbSession, client: ClientDep, token: Annotated[str, Query(max_length=512)]
+    session: DbSession,
+    runtime: RuntimeDep,
+    client: ClientDep,
+    token: Annotated[str, Query(max_length=512)],
 ) -> VerifiedResponse:
-    await service.verify_email(session, client, token=token)
+    await service.verify_email(session, runtime, client, token=token)
     return VerifiedResponse(verified=True)
 
 

@@ -22,6 +22,7 @@ from mailmind.auth.passwords import check_password, hash_password, needs_rehash,
 from mailmind.auth.principal import AuthUser
 from mailmind.auth.throttle import LoginThrottle
 from mailmind.auth.tokens import AccessClaims, issue_access_token
+from mailmind.auth.usercache import user_changed
 from mailmind.errors import AuthError, RateLimited, ResourceError, ValidationFailed, not_found
 from mailmind.jobs.queue import defer
 from mailmind.kit.crypto import new_token, token_hash
@@ -386,6 +387,7 @@ async def update_profile(
     new_password: str | None,
 ) -> User:
     user = await _load_user(session, actor.id)
+    user_changed(session, rt.store, user.id)
     if timezone is not None:
         try:
             zoneinfo.ZoneInfo(timezone)
@@ -437,6 +439,7 @@ async def delete_account(
 ) -> None:
     """Disable at once, purge in a job (local data only; server mail is never touched)."""
     user = await _load_user(session, actor.id)
+    user_changed(session, rt.store, user.id)
     user.is_active = False
     user.deleted_at = utcnow()
     revoked = await repo.revoke_sessions(session, user.id, reason="account_deleted")
@@ -457,7 +460,7 @@ async def _consume_token(session: AsyncSession, token: str, purpose: str) -> Use
     return stored
 
 
-async def verify_email(session: AsyncSession, client: Client, *, token: str) -> None:
+async def verify_email(session: AsyncSession, rt: Runtime, client: Client, *, token: str) -> None:
     stored = await _consume_token(session, token, PURPOSE_VERIFY)
     stored.used_at = utcnow()
     user = await repo.get_user(session, stored.user_id)
@@ -465,6 +468,7 @@ async def verify_email(session: AsyncSession, client: Client, *, token: str) -> 
         raise AuthError("AUTH003", "This link is invalid or was already used")
     if user.email_verified_at is None:
         user.email_verified_at = utcnow()
+        user_changed(session, rt.store, user.id)
     repo.add_security_event(
         session, type="email_verified", user_id=user.id, ip=client.ip, user_agent=client.user_agent
     )
@@ -529,6 +533,7 @@ async def reset_password(
         )
     check_password(new_password, user.email, field="new_password")
     stored.used_at = utcnow()
+    user_changed(session, rt.store, user.id)
     await repo.expire_unused_tokens(session, user.id, PURPOSE_RESET)
     user.password_hash = await hash_password(new_password)
     revoked = await repo.revoke_sessions(session, user.id, reason="password_reset")
@@ -631,6 +636,7 @@ async def admin_update_user(
         user_agent=client.user_agent,
         details={"by": str(admin.id), "is_active": is_active, "is_admin": is_admin},
     )
+    user_changed(session, rt.store, target.id)
     await session.flush()
     return target
 
