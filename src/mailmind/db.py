@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from urllib.parse import urlsplit, urlunsplit
 
+import structlog
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -32,6 +33,8 @@ def sqlalchemy_url(url: str) -> str:
     """The same URL with the async psycopg driver SQLAlchemy uses."""
     return "postgresql+psycopg" + libpq_url(url)[len("postgresql") :]
 
+
+log = structlog.get_logger(__name__)
 
 AFTER_COMMIT = "mailmind.after_commit"
 
@@ -71,7 +74,10 @@ class Database:
                 await session.rollback()
                 raise
             for callback in session.info.pop(AFTER_COMMIT, []):
-                await callback()
+                try:
+                    await callback()
+                except Exception:
+                    log.exception("after_commit_failed")
 
     async def ping(self) -> None:
         async with self.engine.connect() as conn:
