@@ -116,6 +116,11 @@ class Settings(BaseSettings):
         None, validation_alias="MICROSOFT_CLIENT_SECRET"
     )
     microsoft_tenant_id: str = Field("common", validation_alias="MICROSOFT_TENANT_ID")
+    google_discovery_url: str = Field(
+        "https://accounts.google.com/.well-known/openid-configuration",
+        validation_alias="GOOGLE_DISCOVERY_URL",
+    )
+    microsoft_discovery_url: str | None = Field(None, validation_alias="MICROSOFT_DISCOVERY_URL")
 
     # AI
     llm_provider: Literal["none", "openai", "anthropic"] = Field(

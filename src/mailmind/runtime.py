@@ -7,6 +7,9 @@ from it, never from globals.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
 
 from mailmind.auth.usercache import AuthUserCache
 from mailmind.config import Settings, parse_rate
@@ -23,6 +26,9 @@ class Runtime:
     secrets: SecretBox
     redis_configured: bool = field(default=False)
     user_cache: AuthUserCache = field(default_factory=AuthUserCache)
+    # Outgoing HTTP (OAuth providers, later AI providers); tests pass one with a fake transport.
+    http: httpx.AsyncClient = field(default_factory=lambda: httpx.AsyncClient(timeout=30))
+    oidc_clients: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
     def create(cls, settings: Settings, database_url: str) -> Runtime:
@@ -42,5 +48,6 @@ class Runtime:
         return parse_rate(self.settings.rate_limit_api)
 
     async def close(self) -> None:
+        await self.http.aclose()
         await self.store.close()
         await self.db.dispose()

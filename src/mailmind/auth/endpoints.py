@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import uuid
-from typing import Annotated
+from typing import Annotated, Literal
 
-from fastapi import APIRouter, Cookie, Query, Request, Response, status
+from fastapi import APIRouter, Cookie, Path, Query, Request, Response, status
+from fastapi.responses import RedirectResponse
 from fastapi.security.utils import get_authorization_scheme_param
 
-from mailmind.auth import service
+from mailmind.auth import oauth, service
 from mailmind.auth.principal import AuthUser
 from mailmind.auth.schemas import (
     EmailRequest,
@@ -315,3 +316,43 @@ async def revoke_session(
 ) -> Response:
     await service.revoke_session(session, runtime, auth.user, client, session_id=session_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+ProviderName = Annotated[Literal["google", "microsoft"], Path()]
+
+
+def _login_error_redirect(runtime: Runtime, code: str) -> RedirectResponse:
+    return RedirectResponse(f"{runtime.settings.public_url}/login?error={code}", status_code=302)
+
+
+@router.get("/login/{provider}", response_class=RedirectResponse, status_code=302)
+async def oauth_login(provider: ProviderName, runtime: RuntimeDep) -> RedirectResponse:
+    """Start signing in with Google or Microsoft (PKCE, state and nonce)."""
+    try:
+        url = await oauth.start_login(runtime, provider)
+    except AuthError as exc:
+        return _login_error_redirect(runtime, exc.code)
+    return RedirectResponse(url, status_code=302)
+
+
+@router.get("/callback/{provider}", response_class=RedirectResponse, status_code=302)
+async def oauth_callback(
+    provider: ProviderName,
+    session: DbSession,
+    runtime: RuntimeDep,
+    client: ClientDep,
+    code: Annotated[str | None, Query(max_length=4096)] = None,
+    state: Annotated[str | None, Query(max_length=512)] = None,
+    error: Annotated[str | None, Query(max_length=256)] = None,
+) -> RedirectResponse:
+    """The provider sends the browser back here; on success the refresh cookie is set and the
+    browser goes on to /auth/complete (no token in any URL)."""
+    try:
+        issued = await oauth.finish_login(
+            session, runtime, client, provider, code=code, state=state, error=error
+        )
+    except AuthError as exc:
+        return _login_error_redirect(runtime, exc.code)
+    response = RedirectResponse(f"{runtime.settings.public_url}/auth/complete", status_code=302)
+    _set_refresh_cookie(response, runtime, issued.refresh_token, persistent=True)
+    return response

@@ -11,7 +11,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from mailmind.auth.principal import AuthUser
 from mailmind.db import Database
 from mailmind.kit.time import utcnow
-from mailmind.models import AuthSession, RefreshToken, SecurityEvent, User, UserToken
+from mailmind.models import (
+    AuthSession,
+    OAuthIdentity,
+    RefreshToken,
+    SecurityEvent,
+    User,
+    UserToken,
+)
 
 
 async def lock_registration(session: AsyncSession) -> None:
@@ -44,6 +51,15 @@ async def get_auth_user(db: Database, user_id: uuid.UUID) -> AuthUser | None:
 async def get_user_by_email(session: AsyncSession, email: str) -> User | None:
     result = await session.execute(select(User).where(func.lower(User.email) == email.lower()))
     return result.scalar_one_or_none()
+
+
+async def get_oauth_identity(
+    session: AsyncSession, provider: str, subject: str
+) -> OAuthIdentity | None:
+    query = select(OAuthIdentity).where(
+        OAuthIdentity.provider == provider, OAuthIdentity.subject == subject
+    )
+    return (await session.execute(query)).scalar_one_or_none()
 
 
 async def list_users(

@@ -150,10 +150,7 @@ async def register(
             "VAL003", "The terms must be accepted", details={"field": "accept_terms"}
         )
     check_password(password, email)
-    await repo.lock_registration(session)
-    first_user = await repo.count_users(session) == 0
-    if not first_user and not rt.settings.allow_registration:
-        raise AuthError("AUTH004", "Registration is closed on this server")
+    first_user = await admit_new_user(session, rt)
     password_hash = await hash_password(password)  # also for known addresses: same timing
     existing = await repo.get_user_by_email(session, email)
     if existing is not None:
@@ -185,6 +182,16 @@ async def register(
     return verification_required(rt)
 
 
+async def admit_new_user(session: AsyncSession, rt: Runtime) -> bool:
+    """May somebody new sign up? True for the first user (who becomes admin); AUTH004 when
+    registration is closed. Holds the registration lock until the transaction ends."""
+    await repo.lock_registration(session)
+    first_user = await repo.count_users(session) == 0
+    if not first_user and not rt.settings.allow_registration:
+        raise AuthError("AUTH004", "Registration is closed on this server")
+    return first_user
+
+
 async def create_user(
     session: AsyncSession, *, email: str, password: str, full_name: str = "", admin: bool = False
 ) -> User:
@@ -207,7 +214,7 @@ async def create_user(
     return user
 
 
-async def _start_session(
+async def start_session(
     session: AsyncSession, rt: Runtime, user: User, client: Client, *, persistent: bool
 ) -> IssuedTokens:
     now = utcnow()
@@ -292,7 +299,7 @@ async def login(
     await throttle.success(key, client.ip)
     if user.password_hash and needs_rehash(user.password_hash):
         user.password_hash = await hash_password(password)
-    issued = await _start_session(session, rt, user, client, persistent=remember_me)
+    issued = await start_session(session, rt, user, client, persistent=remember_me)
     repo.add_security_event(
         session,
         type="login",
