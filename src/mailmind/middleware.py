@@ -151,31 +151,42 @@ class _BodyTooLarge(Exception):
 
 
 class SecurityHeadersMiddleware:
-    """The headers of PRODUCT_SPEC §2.9 on every response; HSTS in production."""
+    """The headers of PRODUCT_SPEC §2.9 on every response; HSTS in production. A header the
+    endpoint set itself is left alone. Built once: this runs on every response."""
 
     def __init__(self, app: ASGIApp, *, hsts: bool) -> None:
         self.app = app
-        self.hsts = hsts
+        common = [
+            (b"x-content-type-options", b"nosniff"),
+            (b"x-frame-options", b"DENY"),
+            (b"referrer-policy", b"no-referrer"),
+            (b"x-xss-protection", b"0"),
+            (b"cross-origin-opener-policy", b"same-origin"),
+        ]
+        if hsts:
+            common.append((b"strict-transport-security", b"max-age=31536000; includeSubDomains"))
+        self.page_headers = [*common, (b"content-security-policy", CSP.encode())]
+        self.api_headers = [*self.page_headers, (b"cache-control", b"no-store")]
+        self.docs_headers = [*common, (b"content-security-policy", DOCS_CSP.encode())]
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        is_docs = scope["path"] == "/api/swagger"
+        path = scope["path"]
+        if path == "/api/swagger":
+            extra = self.docs_headers
+        elif path.startswith("/api/"):
+            extra = self.api_headers
+        else:
+            extra = self.page_headers
 
         async def send_wrapper(message: Message) -> None:
             if message["type"] == "http.response.start":
-                headers = MutableHeaders(scope=message)
-                headers["X-Content-Type-Options"] = "nosniff"
-                headers["X-Frame-Options"] = "DENY"
-                headers["Referrer-Policy"] = "no-referrer"
-                headers["X-XSS-Protection"] = "0"
-                headers["Content-Security-Policy"] = DOCS_CSP if is_docs else CSP
-                headers["Cross-Origin-Opener-Policy"] = "same-origin"
-                if self.hsts:
-                    headers["Strict-Transport-Security"] = "max-age=31536000; includeSubDomains"
-                if scope["path"].startswith("/api/") and "cache-control" not in headers:
-                    headers["Cache-Control"] = "no-store"
+                headers = list(message.get("headers", []))
+                present = {name.lower() for name, _ in headers}
+                headers.extend(pair for pair in extra if pair[0] not in present)
+                message["headers"] = headers
             await send(message)
 
         await self.app(scope, receive, send_wrapper)

@@ -122,3 +122,25 @@ async def test_api_rate_limit_is_rate001_per_user(settings, runtime):
         error = assert_error(response, 429, "RATE001")
         assert error["details"]["limit"] == "api"
         assert int(response.headers["retry-after"]) >= 1
+
+
+async def test_a_verified_token_still_expires_on_time():
+    import asyncio
+    import uuid
+
+    import pytest
+
+    from mailmind.auth.tokens import decode_access_token, issue_access_token
+    from mailmind.errors import AuthError
+
+    secret = "unit-test-secret-unit-test-secret-0123"
+    token, _ = issue_access_token(secret, user_id=uuid.uuid4(), session_id=uuid.uuid4(), ttl=1)
+    decode_access_token(secret, token)
+    decode_access_token(secret, token)  # served from the cache of verified tokens
+    await asyncio.sleep(1.1)
+    with pytest.raises(AuthError) as info:
+        decode_access_token(secret, token)
+    assert info.value.code == "AUTH002"
+    with pytest.raises(AuthError) as info:
+        decode_access_token("another-secret-another-secret-0123456", token)
+    assert info.value.code in {"AUTH002", "AUTH003"}
