@@ -7,6 +7,7 @@ from it, never from globals.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 import httpx
@@ -42,7 +43,7 @@ class Runtime:
             redis_configured=redis_url is not None,
         )
 
-    @property
+    @cached_property
     def api_rate(self) -> tuple[int, int]:
         """``RATE_LIMIT_API`` as (requests, window seconds)."""
         return parse_rate(self.settings.rate_limit_api)
