@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import structlog
-from sqlalchemy import text
+from sqlalchemy import select, text
 from sqlalchemy.dialects.postgresql import insert
 
 from mailmind.models import JobError, Notification, User
@@ -61,7 +61,7 @@ async def record_failure(
             await session.execute(stmt)
             if final:
                 admins = (
-                    await session.execute(text("SELECT id FROM users WHERE is_admin AND is_active"))
+                    await session.execute(select(User.id).where(User.is_admin, User.is_active))
                 ).scalars()
                 for admin_id in admins:
                     session.add(
@@ -74,6 +74,3 @@ async def record_failure(
                     )
     except Exception:  # pragma: no cover - recording must never hide the real failure
         log.exception("job_failure_not_recorded", job_id=job_id)
-
-
-__all__ = ["STATUS_TO_PROCRASTINATE", "User", "api_status", "describe_error", "record_failure"]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import hmac
+from collections.abc import Awaitable
 from typing import Annotated, Literal
 
 import structlog
@@ -45,9 +46,9 @@ async def health(runtime: RuntimeDep) -> Health:
 
 @router.get("/ready", response_model=Readiness, responses={503: {"model": Readiness}})
 async def ready(runtime: RuntimeDep) -> JSONResponse:
-    async def probe(check: object) -> CheckState:
+    async def probe(check: Awaitable[None]) -> CheckState:
         try:
-            await asyncio.wait_for(check, CHECK_TIMEOUT)  # type: ignore[arg-type]
+            await asyncio.wait_for(check, CHECK_TIMEOUT)
         except Exception:
             return "down"
         return "ok"
