@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs the system packages the test suite runs against, when they are missing:
 # Debian's redis-server (the tests start their own instance on a free port), and nginx and
-# openssl for the checks of the deployment's nginx configuration, and wrk for `make bench`.
+# openssl for the checks of the deployment's nginx configuration and the mail servers' TLS,
+# Dovecot (the IMAP server the mail tests sync against), and wrk for `make bench`.
 set -euo pipefail
 
 missing=()
@@ -9,6 +10,7 @@ command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
 command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || missing+=(nginx-light)
 command -v openssl >/dev/null 2>&1 || missing+=(openssl)
 command -v wrk >/dev/null 2>&1 || missing+=(wrk)  # the load generator of `make bench`
+[ -x /usr/sbin/dovecot ] || missing+=(dovecot-imapd)
 
 if [ ${#missing[@]} -eq 0 ]; then
   exit 0
@@ -29,5 +31,5 @@ $SUDO apt-get update -qq
 $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 # Debian starts a system-wide redis on install; the tests use their own instances.
 if command -v systemctl >/dev/null 2>&1; then
-  $SUDO systemctl disable --now redis-server nginx >/dev/null 2>&1 || true
+  $SUDO systemctl disable --now redis-server nginx dovecot >/dev/null 2>&1 || true
 fi

@@ -1,6 +1,6 @@
 """All ORM models; importing this package registers every table on ``Base.metadata``."""
 
-from mailmind.models.account import Folder, MailAccount, MailImport
+from mailmind.models.account import Folder, MailAccount, MailImport, SyncLease
 from mailmind.models.ai import AIDecision, AIFeedback, AIResult
 from mailmind.models.base import Base
 from mailmind.models.job import JobError
@@ -47,6 +47,7 @@ __all__ = [
     "Rule",
     "RuleHistory",
     "SecurityEvent",
+    "SyncLease",
     "Tag",
     "Thread",
     "User",

@@ -136,3 +136,17 @@ class MailImport(Base):
     error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = created_at()
     updated_at: Mapped[datetime] = updated_at()
+
+
+class SyncLease(Base):
+    """Which worker watches an account (IDLE + polling). A lease not renewed before
+    ``expires_at`` is taken over by another worker, so a dead worker's accounts move on."""
+
+    __tablename__ = "sync_leases"
+
+    account_id: Mapped[uuid.UUID] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("mail_accounts.id", ondelete="CASCADE"), primary_key=True
+    )
+    owner: Mapped[str] = mapped_column(String(128), nullable=False)
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    acquired_at: Mapped[datetime] = created_at()

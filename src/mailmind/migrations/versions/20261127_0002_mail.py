@@ -1,0 +1,42 @@
+"""Mail: sync leases (one worker watches each account).
+
+Revision ID: 0002
+Revises: 0001
+Create Date: 2026-11-27 12:50:00
+"""
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+revision: str = "0002"
+down_revision: str | None = "0001"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    op.create_table(
+        "sync_leases",
+        sa.Column("account_id", sa.UUID(), nullable=False),
+        sa.Column("owner", sa.String(length=128), nullable=False),
+        sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column(
+            "acquired_at",
+            sa.DateTime(timezone=True),
+            server_default=sa.text("now()"),
+            nullable=False,
+        ),
+        sa.ForeignKeyConstraint(
+            ["account_id"],
+            ["mail_accounts.id"],
+            name=op.f("fk_sync_leases_account_id_mail_accounts"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("account_id", name=op.f("pk_sync_leases")),
+    )
+
+
+def downgrade() -> None:
+    op.drop_table("sync_leases")
