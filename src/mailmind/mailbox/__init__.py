@@ -1,0 +1,1 @@
+"""Folders of a mail account and the sync engine that mirrors them."""
