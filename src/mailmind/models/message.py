@@ -35,7 +35,10 @@ SEND_STATUSES = ("draft", "scheduled", "queued", "sending", "sent", "failed")
 
 class Thread(Base):
     __tablename__ = "threads"
-    __table_args__ = (Index("ix_threads_user_last", "user_id", "last_message_at"),)
+    __table_args__ = (
+        Index("ix_threads_user_last", "user_id", "last_message_at"),
+        Index("ix_threads_account_subject", "account_id", "normalized_subject"),
+    )
 
     id: Mapped[uuid.UUID] = uuid_pk()
     user_id: Mapped[uuid.UUID] = mapped_column(
@@ -82,6 +85,8 @@ class Message(Base):
         Index("ix_messages_thread", "thread_id"),
         Index("ix_messages_account_message_id", "account_id", "message_id_header"),
         Index("ix_messages_user_dedupe", "user_id", "dedupe_key"),
+        Index("ix_messages_references", "references", postgresql_using="gin"),
+        Index("ix_messages_account_in_reply_to", "account_id", "in_reply_to"),
         Index("ix_messages_search", "search_vector", postgresql_using="gin"),
         Index(
             "ix_messages_subject_trgm",

@@ -36,7 +36,13 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("account_id", name=op.f("pk_sync_leases")),
     )
+    op.create_index("ix_threads_account_subject", "threads", ["account_id", "normalized_subject"])
+    op.create_index("ix_messages_references", "messages", ["references"], postgresql_using="gin")
+    op.create_index("ix_messages_account_in_reply_to", "messages", ["account_id", "in_reply_to"])
 
 
 def downgrade() -> None:
+    op.drop_index("ix_messages_account_in_reply_to", table_name="messages")
+    op.drop_index("ix_messages_references", table_name="messages")
+    op.drop_index("ix_threads_account_subject", table_name="threads")
     op.drop_table("sync_leases")

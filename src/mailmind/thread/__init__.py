@@ -1,0 +1,1 @@
+"""Conversations: threading of messages and the threads API."""

@@ -1,0 +1,204 @@
+"""Conversation threading per account (JWZ, https://www.jwz.org/doc/threading.html).
+
+A message joins the thread of any message it references (In-Reply-To, References) or of any
+message that references it (a reply that arrived first); when these point at several threads,
+the threads are merged. Only a message without references falls back to the subject: the same
+normalised subject (Re:/AW:/Fwd:/WG: stripped), a participant in common and at most 30 days
+between them (PRODUCT_SPEC §2.3).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from mailmind.models import Message, Thread
+
+SUBJECT_WINDOW = timedelta(days=30)
+
+
+@dataclass
+class ThreadCandidate:
+    """What threading needs to know about one incoming message."""
+
+    message_id: str | None
+    in_reply_to: str | None
+    references: Sequence[str]
+    normalized_subject: str
+    subject: str
+    participants: frozenset[str]
+    date: datetime | None
+    thread_id: uuid.UUID | None = field(default=None)
+
+    @property
+    def refs(self) -> list[str]:
+        ids = list(self.references)
+        if self.in_reply_to and self.in_reply_to not in ids:
+            ids.append(self.in_reply_to)
+        return [i for i in ids if i and i != self.message_id]
+
+
+async def assign_threads(
+    session: AsyncSession,
+    *,
+    user_id: uuid.UUID,
+    account_id: uuid.UUID,
+    batch: list[ThreadCandidate],
+) -> set[uuid.UUID]:
+    """Set ``thread_id`` on every candidate, creating and merging threads as needed.
+
+    Returns the ids of threads that changed (their counters must be refreshed)."""
+    touched: set[uuid.UUID] = set()
+    all_refs = {r for c in batch for r in c.refs}
+    own_ids = [c.message_id for c in batch if c.message_id]
+
+    # Threads of the messages this batch references.
+    by_message_id: dict[str, uuid.UUID] = {}
+    if all_refs:
+        rows = await session.execute(
+            select(Message.message_id_header, Message.thread_id).where(
+                Message.account_id == account_id,
+                Message.message_id_header.in_(all_refs),
+                Message.thread_id.is_not(None),
+            )
+        )
+        for mid, tid in rows:
+            by_message_id.setdefault(mid, tid)
+
+    # Threads of stored messages that reference a message of this batch (replies seen first).
+    referenced_by: dict[str, set[uuid.UUID]] = {}
+    if own_ids:
+        rows = await session.execute(
+            select(Message.in_reply_to, Message.references, Message.thread_id).where(
+                Message.account_id == account_id,
+                Message.thread_id.is_not(None),
+                or_(
+                    Message.references.overlap(own_ids),  # type: ignore[arg-type]
+                    Message.in_reply_to.in_(own_ids),
+                ),
+            )
+        )
+        wanted = set(own_ids)
+        for in_reply_to, references, tid in rows:
+            for ref in {in_reply_to, *references} & wanted:
+                referenced_by.setdefault(ref, set()).add(tid)
+
+    merges: dict[uuid.UUID, uuid.UUID] = {}
+
+    def resolve(tid: uuid.UUID) -> uuid.UUID:
+        while tid in merges:
+            tid = merges[tid]
+        return tid
+
+    for cand in batch:
+        found: list[uuid.UUID] = []
+        for ref in cand.refs:
+            tid = by_message_id.get(ref)
+            if tid is not None:
+                found.append(resolve(tid))
+        if cand.message_id:
+            found.extend(resolve(t) for t in referenced_by.get(cand.message_id, ()))
+            tid = by_message_id.get(cand.message_id)  # same Message-ID already threaded
+            if tid is not None:
+                found.append(resolve(tid))
+        unique = list(dict.fromkeys(found))
+        if unique:
+            keep = unique[0]
+            for other in unique[1:]:
+                merges[other] = keep
+            cand.thread_id = keep
+        elif not cand.refs:
+            cand.thread_id = await _subject_match(session, account_id, cand)
+        if cand.thread_id is None:
+            thread = Thread(
+                id=uuid.uuid4(),
+                user_id=user_id,
+                account_id=account_id,
+                subject=cand.subject,
+                normalized_subject=cand.normalized_subject,
+                root_message_id=cand.refs[0] if cand.refs else cand.message_id,
+                first_message_at=cand.date,
+                last_message_at=cand.date,
+            )
+            session.add(thread)
+            await session.flush()
+            cand.thread_id = thread.id
+        touched.add(cand.thread_id)
+        if cand.message_id:
+            by_message_id.setdefault(cand.message_id, cand.thread_id)
+
+    for cand in batch:
+        assert cand.thread_id is not None
+        cand.thread_id = resolve(cand.thread_id)
+    for old, _ in merges.items():
+        new = resolve(old)
+        await session.execute(update(Message).where(Message.thread_id == old).values(thread_id=new))
+        touched.add(new)
+        touched.discard(old)
+        await session.execute(Thread.__table__.delete().where(Thread.id == old))
+    return touched
+
+
+async def _subject_match(
+    session: AsyncSession, account_id: uuid.UUID, cand: ThreadCandidate
+) -> uuid.UUID | None:
+    if not cand.normalized_subject or cand.date is None or not cand.participants:
+        return None
+    rows = await session.execute(
+        select(Message.thread_id, Message.sender_address, Message.to_addrs, Message.cc_addrs)
+        .join(Thread, Thread.id == Message.thread_id)
+        .where(
+            Thread.account_id == account_id,
+            Thread.normalized_subject == cand.normalized_subject,
+            Message.date.between(cand.date - SUBJECT_WINDOW, cand.date + SUBJECT_WINDOW),
+        )
+        .order_by(func.abs(func.extract("epoch", Message.date - cand.date)))
+        .limit(20)
+    )
+    for tid, sender, to, cc in rows:
+        people = {sender.lower(), *(a["address"].lower() for a in [*to, *cc])}
+        if people & cand.participants:
+            return tid  # type: ignore[no-any-return]
+    return None
+
+
+async def refresh_threads(session: AsyncSession, thread_ids: set[uuid.UUID]) -> None:
+    """Recompute counters, dates and subject of the given threads from their messages; a thread
+    left without messages is removed."""
+    if not thread_ids:
+        return
+    ids = list(thread_ids)
+    live = Message.deleted_at.is_(None)
+    stats = (
+        select(
+            Message.thread_id.label("tid"),
+            func.count().label("n"),
+            func.count().filter(Message.is_read.is_(False)).label("unread"),
+            func.min(Message.date).label("first"),
+            func.max(Message.date).label("last"),
+        )
+        .where(Message.thread_id.in_(ids), live)
+        .group_by(Message.thread_id)
+        .subquery()
+    )
+    await session.execute(
+        update(Thread)
+        .where(Thread.id == stats.c.tid)
+        .values(
+            message_count=stats.c.n,
+            unread_count=stats.c.unread,
+            first_message_at=stats.c.first,
+            last_message_at=stats.c.last,
+        )
+    )
+    await session.execute(
+        Thread.__table__.delete().where(
+            Thread.id.in_(ids),
+            ~select(Message.id).where(Message.thread_id == Thread.id, live).exists(),
+        )
+    )
