@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import structlog
 from sqlalchemy import Text, bindparam, cast, func, insert, literal_column, select, update
+from sqlalchemy.dialects.postgresql import REGCONFIG
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -98,20 +99,26 @@ def _person_terms(address: Address) -> str:
     return f"{address.name} {address.address} {local} {domain.replace('.', ' ')}"
 
 
-def _tsvector(config: str, subject: str, people: str, body: str, files: str) -> ColumnElement[Any]:
-    # The configuration comes from a fixed set (kit.text.search_config), never from input.
-    cfg = literal_column(f"'{config}'::regconfig")
+def _weighted(config: ColumnElement[Any], name: str, weight: str) -> ColumnElement[Any]:
+    vector = func.to_tsvector(config, bindparam(name, type_=Text))
+    return func.setweight(vector, literal_column(f"'{weight}'"))
 
-    def part(value: str, weight: str) -> ColumnElement[Any]:
-        vector = func.to_tsvector(cfg, cast(bindparam(None, value), Text))
-        return func.setweight(vector, literal_column(f"'{weight}'"))
 
-    return (
-        part(subject, "A")
-        .op("||")(part(people, "B"))
-        .op("||")(part(body, "C"))
-        .op("||")(part(files, "D"))
+def _insert_messages() -> Any:
+    """INSERT of a batch, compiled once: the full-text vector is computed by PostgreSQL from the
+    subject (weight A), people (B), new text (C) and attachment names (D), each with the
+    message's own text search configuration."""
+    config = cast(bindparam("sv_config", type_=Text), REGCONFIG)
+    vector = (
+        _weighted(config, "sv_subject", "A")
+        .op("||")(_weighted(config, "sv_people", "B"))
+        .op("||")(_weighted(config, "sv_body", "C"))
+        .op("||")(_weighted(config, "sv_files", "D"))
     )
+    return insert(Message).values(search_vector=vector)
+
+
+_INSERT_MESSAGES = _insert_messages()
 
 
 async def ingest_batch(
@@ -235,9 +242,11 @@ async def ingest_batch(
                 "has_calendar": p.has_calendar,
                 "modseq": item.modseq,
                 "language": config,
-                "search_vector": _tsvector(
-                    config, p.subject, people, new_text[:_MAX_INDEXED_CHARS], files
-                ),
+                "sv_config": config,
+                "sv_subject": p.subject,
+                "sv_people": people,
+                "sv_body": new_text[:_MAX_INDEXED_CHARS],
+                "sv_files": files,
                 "parse_defects": p.defects,
                 "parse_error": p.parse_error,
                 **flag_columns(item.flags),
@@ -254,7 +263,7 @@ async def ingest_batch(
         )
         result.stored.append(message_id)
 
-    await session.execute(insert(Message).values(message_rows))
+    await session.execute(_INSERT_MESSAGES, message_rows)
     await session.execute(insert(MessageSource), source_rows)
     if attachment_rows:
         await session.execute(insert(Attachment), attachment_rows)

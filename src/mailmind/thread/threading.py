@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import delete, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from mailmind.models import Message, Thread
@@ -95,6 +95,8 @@ async def assign_threads(
             tid = merges[tid]
         return tid
 
+    by_subject = await _subject_candidates(session, account_id, [c for c in batch if not c.refs])
+    new_threads: list[dict[str, object]] = []
     for cand in batch:
         found: list[uuid.UUID] = []
         for ref in cand.refs:
@@ -113,58 +115,89 @@ async def assign_threads(
                 merges[other] = keep
             cand.thread_id = keep
         elif not cand.refs:
-            cand.thread_id = await _subject_match(session, account_id, cand)
+            match = _subject_match(by_subject.get(cand.normalized_subject, []), cand)
+            cand.thread_id = resolve(match) if match else None
         if cand.thread_id is None:
-            thread = Thread(
-                id=uuid.uuid4(),
-                user_id=user_id,
-                account_id=account_id,
-                subject=cand.subject,
-                normalized_subject=cand.normalized_subject,
-                root_message_id=cand.refs[0] if cand.refs else cand.message_id,
-                first_message_at=cand.date,
-                last_message_at=cand.date,
+            cand.thread_id = uuid.uuid4()
+            new_threads.append(
+                {
+                    "id": cand.thread_id,
+                    "user_id": user_id,
+                    "account_id": account_id,
+                    "subject": cand.subject,
+                    "normalized_subject": cand.normalized_subject,
+                    "root_message_id": cand.refs[0] if cand.refs else cand.message_id,
+                    "first_message_at": cand.date,
+                    "last_message_at": cand.date,
+                }
             )
-            session.add(thread)
-            await session.flush()
-            cand.thread_id = thread.id
         touched.add(cand.thread_id)
         if cand.message_id:
             by_message_id.setdefault(cand.message_id, cand.thread_id)
+        if not cand.refs and cand.normalized_subject and cand.date is not None:
+            by_subject.setdefault(cand.normalized_subject, []).append(
+                (cand.thread_id, cand.participants, cand.date)
+            )
 
+    if new_threads:
+        await session.execute(insert(Thread), new_threads)
     for cand in batch:
         assert cand.thread_id is not None
         cand.thread_id = resolve(cand.thread_id)
-    for old, _ in merges.items():
+    for old in merges:
         new = resolve(old)
         await session.execute(update(Message).where(Message.thread_id == old).values(thread_id=new))
         touched.add(new)
         touched.discard(old)
-        await session.execute(Thread.__table__.delete().where(Thread.id == old))
+        await session.execute(delete(Thread).where(Thread.id == old))
     return touched
 
 
-async def _subject_match(
-    session: AsyncSession, account_id: uuid.UUID, cand: ThreadCandidate
-) -> uuid.UUID | None:
-    if not cand.normalized_subject or cand.date is None or not cand.participants:
-        return None
+_Known = tuple[uuid.UUID, frozenset[str], datetime]
+
+
+async def _subject_candidates(
+    session: AsyncSession, account_id: uuid.UUID, batch: list[ThreadCandidate]
+) -> dict[str, list[_Known]]:
+    """Stored messages that share a normalised subject with a message of the batch and are
+    close enough in time, with their participants: one query for the whole batch."""
+    dated = [c for c in batch if c.normalized_subject and c.date is not None]
+    if not dated:
+        return {}
+    earliest = min(c.date for c in dated if c.date) - SUBJECT_WINDOW
+    latest = max(c.date for c in dated if c.date) + SUBJECT_WINDOW
     rows = await session.execute(
-        select(Message.thread_id, Message.sender_address, Message.to_addrs, Message.cc_addrs)
+        select(
+            Thread.normalized_subject,
+            Message.thread_id,
+            Message.sender_address,
+            Message.to_addrs,
+            Message.cc_addrs,
+            Message.date,
+        )
         .join(Thread, Thread.id == Message.thread_id)
         .where(
             Thread.account_id == account_id,
-            Thread.normalized_subject == cand.normalized_subject,
-            Message.date.between(cand.date - SUBJECT_WINDOW, cand.date + SUBJECT_WINDOW),
+            Thread.normalized_subject.in_({c.normalized_subject for c in dated}),
+            Message.date.between(earliest, latest),
         )
-        .order_by(func.abs(func.extract("epoch", Message.date - cand.date)))
-        .limit(20)
     )
-    for tid, sender, to, cc in rows:
-        people = {sender.lower(), *(a["address"].lower() for a in [*to, *cc])}
-        if people & cand.participants:
-            return tid  # type: ignore[no-any-return]
-    return None
+    found: dict[str, list[_Known]] = {}
+    for subject, tid, sender, to, cc, when in rows:
+        people = frozenset({sender.lower(), *(a["address"].lower() for a in [*to, *cc])})
+        found.setdefault(subject, []).append((tid, people, when))
+    return found
+
+
+def _subject_match(known: list[_Known], cand: ThreadCandidate) -> uuid.UUID | None:
+    if cand.date is None or not cand.participants:
+        return None
+    best: tuple[timedelta, uuid.UUID] | None = None
+    for tid, people, when in known:
+        gap = abs(when - cand.date)
+        if gap <= SUBJECT_WINDOW and people & cand.participants and (best is None or gap < best[0]):
+            best = (gap, tid)
+    return best[1] if best else None
 
 
 async def refresh_threads(session: AsyncSession, thread_ids: set[uuid.UUID]) -> None:
@@ -197,7 +230,7 @@ async def refresh_threads(session: AsyncSession, thread_ids: set[uuid.UUID]) -> 
         )
     )
     await session.execute(
-        Thread.__table__.delete().where(
+        delete(Thread).where(
             Thread.id.in_(ids),
             ~select(Message.id).where(Message.thread_id == Thread.id, live).exists(),
         )
