@@ -15,6 +15,7 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.mailservers import DovecotServer, MailUser
 from tests.services import RedisServer, SMTPServer, external_database_url, start_postgres
 
 # The environment of the whole test session, before any settings are read.
@@ -88,6 +89,23 @@ def smtp_server() -> Iterator[SMTPServer]:
         yield server
     finally:
         server.stop()
+
+
+@pytest.fixture(scope="session")
+def dovecot() -> Iterator[DovecotServer]:
+    """A private Dovecot (IMAPS + IMAP/STARTTLS, self-signed CA) for the whole session."""
+    server = DovecotServer()
+    try:
+        server.start()
+        yield server
+    finally:
+        server.cleanup()
+
+
+@pytest.fixture
+def mail_user(dovecot: DovecotServer) -> MailUser:
+    """A fresh Dovecot login with an empty mailbox: ``(username, password)``."""
+    return dovecot.add_user()
 
 
 def make_settings(**overrides: Any) -> Settings:
