@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Annotated
@@ -94,15 +95,30 @@ async def current_auth(
         raise AuthError("AUTH003", "Access token revoked")
     if hits > limit:
         raise RateLimited("RATE001", retry_after, details={"limit": "api"})
-    user = runtime.user_cache.get(claims.user_id, version)
-    if user is None:
-        user = await auth_repo.get_auth_user(runtime.db, claims.user_id)
-        if user is not None:
-            runtime.user_cache.put(claims.user_id, version, user)
-    if user is None or not user.is_active or user.deleted_at is not None:
-        raise AuthError("AUTH003", "Access token invalid")
+    user = await active_user(runtime, claims.user_id, version)
     request.state.user_id = str(user.id)
     return AuthContext(user=user, claims=claims)
+
+
+async def active_user(runtime: Runtime, user_id: uuid.UUID, version: str | None) -> AuthUser:
+    """The token's user from this process's snapshot (when taken under ``version``) or the
+    database; AUTH003 when the user is gone or disabled."""
+    user = runtime.user_cache.get(user_id, version)
+    if user is None:
+        user = await auth_repo.get_auth_user(runtime.db, user_id)
+        if user is not None:
+            runtime.user_cache.put(user_id, version, user)
+    if user is None or not user.is_active or user.deleted_at is not None:
+        raise AuthError("AUTH003", "Access token invalid")
+    return user
+
+
+async def auth_from_token(runtime: Runtime, token: str) -> AuthContext:
+    """The checks of :func:`current_auth` without the per-request API limit, for transports
+    that carry the token in a message (the WebSocket's ``auth``)."""
+    claims = await claims_from_token(runtime, token)
+    version = await runtime.store.get(version_key(claims.user_id))
+    return AuthContext(user=await active_user(runtime, claims.user_id, version), claims=claims)
 
 
 CurrentAuth = Annotated[AuthContext, Depends(current_auth)]

@@ -1,0 +1,1 @@
+"""Live updates: the ``/ws`` WebSocket and the per-user events published to it."""
