@@ -27,6 +27,9 @@ class Grant:
     challenge: str
     nonce: str
     claims: dict[str, Any]
+    scope: str = ""
+    # access_type=offline (Google) or the offline_access scope (Microsoft): a refresh token too
+    offline: bool = False
 
 
 @dataclass
@@ -39,6 +42,12 @@ class FakeOIDC:
     grants: dict[str, Grant] = field(default_factory=dict)
     wrong_nonce: bool = False
     requests: list[str] = field(default_factory=list)
+    # Refresh tokens issued (token -> grant), access tokens issued, and whether a refresh hands
+    # out a new refresh token and invalidates the old one (Microsoft does, Google does not).
+    refresh_tokens: dict[str, Grant] = field(default_factory=dict)
+    access_tokens: list[str] = field(default_factory=list)
+    rotate_refresh_tokens: bool = False
+    authorizations: list[dict[str, str]] = field(default_factory=list)
 
     @property
     def discovery_url(self) -> str:
@@ -55,12 +64,16 @@ class FakeOIDC:
         assert query["code_challenge_method"] == "S256"
         assert "openid" in query["scope"].split()
         code = secrets.token_urlsafe(16)
+        self.authorizations.append(query)
         self.grants[code] = Grant(
             client_id=query["client_id"],
             redirect_uri=query["redirect_uri"],
             challenge=query["code_challenge"],
             nonce=query["nonce"],
             claims=claims,
+            scope=query["scope"],
+            offline=query.get("access_type") == "offline"
+            or "offline_access" in query["scope"].split(),
         )
         return {"code": code, "state": query["state"]}
 
@@ -90,6 +103,8 @@ class FakeOIDC:
 
     def _token(self, request: httpx.Request) -> httpx.Response:
         form = {k: v[0] for k, v in parse_qs(request.content.decode()).items()}
+        if form.get("grant_type") == "refresh_token":
+            return self._refresh(form)
         grant = self.grants.pop(form.get("code", ""), None)
         if grant is None:
             return httpx.Response(400, json={"error": "invalid_grant"})
@@ -114,13 +129,48 @@ class FakeOIDC:
             **grant.claims,
         }
         id_token = jwt.encode(claims, _KEY, algorithm="RS256", headers={"kid": self.kid})
-        return httpx.Response(
-            200,
-            json={
-                "access_token": secrets.token_urlsafe(16),
-                "token_type": "Bearer",
-                "expires_in": 3599,
-                "id_token": id_token,
-                "scope": "openid email profile",
-            },
-        )
+        access_token = secrets.token_urlsafe(16)
+        self.access_tokens.append(access_token)
+        body = {
+            "access_token": access_token,
+            "token_type": "Bearer",
+            "expires_in": 3599,
+            "id_token": id_token,
+            "scope": grant.scope or "openid email profile",
+        }
+        if grant.offline:
+            body["refresh_token"] = refresh_token = secrets.token_urlsafe(24)
+            self.refresh_tokens[refresh_token] = grant
+        return httpx.Response(200, json=body)
+
+    def _refresh(self, form: dict[str, str]) -> httpx.Response:
+        """RFC 6749 §6: a refresh token buys a new access token (and, when rotating, a new
+        refresh token that replaces it)."""
+        if (
+            form.get("client_id") != self.client_id
+            or form.get("client_secret") != self.client_secret
+        ):
+            return httpx.Response(401, json={"error": "invalid_client"})
+        token = form.get("refresh_token", "")
+        grant = self.refresh_tokens.get(token)
+        if grant is None:
+            return httpx.Response(
+                400, json={"error": "invalid_grant", "error_description": "Token has been revoked"}
+            )
+        access_token = secrets.token_urlsafe(16)
+        self.access_tokens.append(access_token)
+        body: dict[str, Any] = {
+            "access_token": access_token,
+            "token_type": "Bearer",
+            "expires_in": 3599,
+            "scope": grant.scope,
+        }
+        if self.rotate_refresh_tokens:
+            del self.refresh_tokens[token]
+            body["refresh_token"] = new_token = secrets.token_urlsafe(24)
+            self.refresh_tokens[new_token] = grant
+        return httpx.Response(200, json=body)
+
+    def revoke_refresh_tokens(self) -> None:
+        """What a user revoking the app's access does: every refresh token stops working."""
+        self.refresh_tokens.clear()

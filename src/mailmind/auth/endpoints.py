@@ -29,7 +29,7 @@ from mailmind.auth.schemas import (
     VerifiedResponse,
 )
 from mailmind.deps import ClientDep, CurrentAuth, DbSession, RuntimeDep, claims_from_token
-from mailmind.errors import AuthError
+from mailmind.errors import AuthError, MailMindError
 from mailmind.models import User
 from mailmind.runtime import Runtime
 
@@ -346,7 +346,17 @@ async def oauth_callback(
     error: Annotated[str | None, Query(max_length=256)] = None,
 ) -> RedirectResponse:
     """The provider sends the browser back here; on success the refresh cookie is set and the
-    browser goes on to /auth/complete (no token in any URL)."""
+    browser goes on to /auth/complete (no token in any URL). A mailbox connection
+    (``purpose=connect``) saves the account and goes on to the accounts page."""
+    if await oauth.state_purpose(runtime, state) == "connect":
+        accounts_page = f"{runtime.settings.public_url}/settings/accounts"
+        try:
+            account = await oauth.finish_connect(
+                session, runtime, provider, code=code, state=state, error=error
+            )
+        except MailMindError as exc:
+            return RedirectResponse(f"{accounts_page}?error={exc.code}", status_code=302)
+        return RedirectResponse(f"{accounts_page}?connected={account.id}", status_code=302)
     try:
         issued = await oauth.finish_login(
             session, runtime, client, provider, code=code, state=state, error=error

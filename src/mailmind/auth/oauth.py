@@ -8,6 +8,7 @@ the browser to ``/auth/complete``, where the app calls ``/api/auth/refresh``.
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 import orjson
@@ -20,7 +21,7 @@ from mailmind.errors import AuthError
 from mailmind.integrations.oauth.errors import OAuthError
 from mailmind.integrations.oauth.oidc import OIDCClient, Provider
 from mailmind.kit.time import utcnow
-from mailmind.models import OAuthIdentity, User
+from mailmind.models import MailAccount, OAuthIdentity, User
 from mailmind.runtime import Runtime
 
 log = structlog.get_logger(__name__)
@@ -85,13 +86,13 @@ async def start_login(rt: Runtime, name: str) -> str:
     return request.url
 
 
-async def _take_state(rt: Runtime, state: str, name: str) -> dict[str, Any]:
+async def _take_state(rt: Runtime, state: str, name: str, purpose: str = "login") -> dict[str, Any]:
     raw = await rt.store.get(_state_key(state)) if state else None
     if raw is None:
         raise AuthError("AUTH008", "The sign-in request expired or was already used")
     await rt.store.delete(_state_key(state))  # single use
     record: dict[str, Any] = orjson.loads(raw)
-    if record.get("provider") != name or record.get("purpose") != "login":
+    if record.get("provider") != name or record.get("purpose") != purpose:
         raise AuthError("AUTH008", "The sign-in request does not match this provider")
     return record
 
@@ -166,3 +167,75 @@ async def finish_login(
         details={"session_id": str(issued.session.id), "provider": name},
     )
     return issued
+
+
+# Connecting a Gmail / Microsoft 365 mailbox (PRODUCT_SPEC §2.2): the same callback, with
+# ``purpose=connect`` in the state; the account service stores the mail tokens.
+
+
+async def start_connect(
+    rt: Runtime, name: str, *, user_id: uuid.UUID, scope: str, **extra: str
+) -> str:
+    """The provider's consent URL for mail access with ``scope``; the state remembers the user
+    who asked (the callback itself carries no session)."""
+    try:
+        request = await oidc_client(rt, name).authorization_request(
+            redirect_uri(rt, name), scope=scope, **extra
+        )
+    except OAuthError as exc:
+        log.warning("oauth_start_failed", provider=name, error=str(exc))
+        raise AuthError("AUTH008", "The provider is unavailable") from exc
+    record = {
+        "provider": name,
+        "nonce": request.nonce,
+        "verifier": request.code_verifier,
+        "purpose": "connect",
+        "user_id": str(user_id),
+    }
+    await rt.store.set(_state_key(request.state), orjson.dumps(record).decode(), STATE_TTL)
+    return request.url
+
+
+async def state_purpose(rt: Runtime, state: str | None) -> str | None:
+    """What a pending state was issued for (``login`` or ``connect``), without using it up."""
+    raw = await rt.store.get(_state_key(state)) if state else None
+    if raw is None:
+        return None
+    purpose = orjson.loads(raw).get("purpose")
+    return str(purpose) if purpose else None
+
+
+async def finish_connect(
+    session: AsyncSession,
+    rt: Runtime,
+    name: str,
+    *,
+    code: str | None,
+    state: str | None,
+    error: str | None,
+) -> MailAccount:
+    """Exchange the code, check the ID token and hand the tokens to the account service."""
+    from mailmind.account.service import connect_oauth_account
+
+    record = await _take_state(rt, state or "", name, purpose="connect")
+    if error or not code:
+        raise AuthError("AUTH008", "The provider did not grant access", details={"error": error})
+    oidc = oidc_client(rt, name)
+    try:
+        tokens = await oidc.exchange_code(
+            code=code, redirect_uri=redirect_uri(rt, name), code_verifier=record["verifier"]
+        )
+        identity = await oidc.verify_id_token(
+            str(tokens.get("id_token", "")), nonce=record["nonce"]
+        )
+    except OAuthError as exc:
+        log.warning("oauth_connect_failed", provider=name, error=str(exc))
+        raise AuthError("AUTH008", "The connection could not be completed") from exc
+    return await connect_oauth_account(
+        session,
+        rt,
+        user_id=uuid.UUID(record["user_id"]),
+        provider=name,
+        token_response=tokens,
+        identity=identity,
+    )
