@@ -9,6 +9,8 @@ stays in procrastinate's ``failed`` state — "dead" in the API — with its las
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import uuid
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
@@ -28,7 +30,15 @@ from mailmind.kit.time import utcnow
 
 log = structlog.get_logger(__name__)
 
-TASK_MODULES = ["mailmind.auth.tasks", "mailmind.jobs.tasks"]
+TASK_MODULES = [
+    "mailmind.auth.tasks",
+    "mailmind.jobs.tasks",
+    "mailmind.account.tasks",
+    "mailmind.mailbox.tasks",
+    "mailmind.message.tasks",
+    "mailmind.imports.tasks",
+    "mailmind.compose.tasks",
+]
 
 # Tasks register on this app; workers and enqueueing bind it to PostgreSQL (`runtime_app`).
 app = procrastinate.App(connector=InMemoryConnector(), import_paths=[])
@@ -177,14 +187,23 @@ def runtime_app(database_url: str) -> procrastinate.App:
 
 
 async def run_worker(runtime: Any, *, install_signal_handlers: bool = True) -> None:
-    """Process jobs until cancelled (or SIGINT/SIGTERM when ``install_signal_handlers``)."""
+    """Process jobs until cancelled (or SIGINT/SIGTERM when ``install_signal_handlers``), and
+    watch the mail accounts this worker holds the lease of (IDLE + polling)."""
+    from mailmind.mailbox.supervisor import SyncSupervisor
+
     worker_app = runtime_app(runtime.db.url)
     async with worker_app.open_async():
         log.info("worker_started", concurrency=runtime.settings.worker_concurrency)
-        await worker_app.run_worker_async(
-            concurrency=runtime.settings.worker_concurrency,
-            additional_context={"runtime": runtime},
-            install_signal_handlers=install_signal_handlers,
-            delete_jobs="successful",
-            shutdown_graceful_timeout=20,
-        )
+        watcher = asyncio.create_task(SyncSupervisor(runtime).run(), name="sync-supervisor")
+        try:
+            await worker_app.run_worker_async(
+                concurrency=runtime.settings.worker_concurrency,
+                additional_context={"runtime": runtime},
+                install_signal_handlers=install_signal_handlers,
+                delete_jobs="successful",
+                shutdown_graceful_timeout=20,
+            )
+        finally:
+            watcher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await watcher
