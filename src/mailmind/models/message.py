@@ -87,6 +87,12 @@ class Message(Base):
         Index("ix_messages_user_dedupe", "user_id", "dedupe_key"),
         Index("ix_messages_references", "references", postgresql_using="gin"),
         Index("ix_messages_account_in_reply_to", "account_id", "in_reply_to"),
+        # The snoozed view and the minute job that wakes due mail read only snoozed rows.
+        Index(
+            "ix_messages_snoozed",
+            "snoozed_until",
+            postgresql_where=text("snoozed_until IS NOT NULL"),
+        ),
         Index("ix_messages_search", "search_vector", postgresql_using="gin"),
         Index(
             "ix_messages_subject_trgm",

@@ -60,33 +60,37 @@ async def assign_threads(
     # Threads of the messages this batch references.
     by_message_id: dict[str, uuid.UUID] = {}
     if all_refs:
-        rows = await session.execute(
+        found_refs = await session.execute(
             select(Message.message_id_header, Message.thread_id).where(
                 Message.account_id == account_id,
                 Message.message_id_header.in_(all_refs),
                 Message.thread_id.is_not(None),
             )
         )
-        for mid, tid in rows:
-            by_message_id.setdefault(mid, tid)
+        for mid, tid in found_refs:
+            if mid is not None and tid is not None:
+                by_message_id.setdefault(mid, tid)
 
     # Threads of stored messages that reference a message of this batch (replies seen first).
     referenced_by: dict[str, set[uuid.UUID]] = {}
     if own_ids:
-        rows = await session.execute(
+        replies = await session.execute(
             select(Message.in_reply_to, Message.references, Message.thread_id).where(
                 Message.account_id == account_id,
                 Message.thread_id.is_not(None),
                 or_(
-                    Message.references.overlap(own_ids),  # type: ignore[arg-type]
+                    Message.references.overlap(own_ids),
                     Message.in_reply_to.in_(own_ids),
                 ),
             )
         )
         wanted = set(own_ids)
-        for in_reply_to, references, tid in rows:
+        for in_reply_to, references, tid in replies:
+            if tid is None:
+                continue
             for ref in {in_reply_to, *references} & wanted:
-                referenced_by.setdefault(ref, set()).add(tid)
+                if ref is not None:
+                    referenced_by.setdefault(ref, set()).add(tid)
 
     merges: dict[uuid.UUID, uuid.UUID] = {}
 
@@ -184,6 +188,8 @@ async def _subject_candidates(
     )
     found: dict[str, list[_Known]] = {}
     for subject, tid, sender, to, cc, when in rows:
+        if tid is None or when is None:
+            continue
         people = frozenset({sender.lower(), *(a["address"].lower() for a in [*to, *cc])})
         found.setdefault(subject, []).append((tid, people, when))
     return found

@@ -39,9 +39,16 @@ def upgrade() -> None:
     op.create_index("ix_threads_account_subject", "threads", ["account_id", "normalized_subject"])
     op.create_index("ix_messages_references", "messages", ["references"], postgresql_using="gin")
     op.create_index("ix_messages_account_in_reply_to", "messages", ["account_id", "in_reply_to"])
+    op.create_index(
+        "ix_messages_snoozed",
+        "messages",
+        ["snoozed_until"],
+        postgresql_where=sa.text("snoozed_until IS NOT NULL"),
+    )
 
 
 def downgrade() -> None:
+    op.drop_index("ix_messages_snoozed", table_name="messages")
     op.drop_index("ix_messages_account_in_reply_to", table_name="messages")
     op.drop_index("ix_messages_references", table_name="messages")
     op.drop_index("ix_threads_account_subject", table_name="threads")

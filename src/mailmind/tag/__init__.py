@@ -1,0 +1,1 @@
+"""Hierarchical tags (``Work/Clients``) and their links to messages."""
