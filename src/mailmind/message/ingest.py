@@ -16,7 +16,17 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Literal
 
 import structlog
-from sqlalchemy import Text, bindparam, cast, func, insert, literal_column, select, update
+from sqlalchemy import (
+    Text,
+    bindparam,
+    cast,
+    func,
+    insert,
+    literal,
+    literal_column,
+    select,
+    update,
+)
 from sqlalchemy.dialects.postgresql import REGCONFIG
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
@@ -93,29 +103,58 @@ def _addr(address: Address) -> dict[str, str]:
     return {"name": address.name, "address": address.address}
 
 
-def _person_terms(address: Address) -> str:
+def person_terms(address: Address) -> str:
     # The parser keeps "ann@example.com" as one token; "ann" and "example" must find it too.
     local, _, domain = address.address.partition("@")
     return f"{address.name} {address.address} {local} {domain.replace('.', ' ')}"
 
 
-def _weighted(config: ColumnElement[Any], name: str, weight: str) -> ColumnElement[Any]:
-    vector = func.to_tsvector(config, bindparam(name, type_=Text))
-    return func.setweight(vector, literal_column(f"'{weight}'"))
+def _vector(
+    config: ColumnElement[Any],
+    subject: ColumnElement[Any],
+    people: ColumnElement[Any],
+    body: ColumnElement[Any],
+    files: ColumnElement[Any],
+) -> ColumnElement[Any]:
+    """Subject (weight A), people (B), new text (C) and attachment names (D), each read with the
+    message's own text search configuration."""
+
+    def weighted(text: ColumnElement[Any], weight: str) -> ColumnElement[Any]:
+        # An untyped literal, so PostgreSQL reads it as setweight's "char" (weights are fixed).
+        return func.setweight(func.to_tsvector(config, text), literal_column(f"'{weight}'"))
+
+    return (
+        weighted(subject, "A")
+        .op("||")(weighted(people, "B"))
+        .op("||")(weighted(body, "C"))
+        .op("||")(weighted(files, "D"))
+    )
+
+
+def search_vector(
+    config: str, *, subject: str, people: str, body: str, files: str
+) -> ColumnElement[Any]:
+    """The full-text vector of a message written outside :func:`ingest_batch` (a sent one)."""
+    return _vector(
+        cast(literal(config, Text), REGCONFIG),
+        literal(subject, Text),
+        literal(people, Text),
+        literal(body[:_MAX_INDEXED_CHARS], Text),
+        literal(files, Text),
+    )
 
 
 def _insert_messages() -> Any:
-    """INSERT of a batch, compiled once: the full-text vector is computed by PostgreSQL from the
-    subject (weight A), people (B), new text (C) and attachment names (D), each with the
-    message's own text search configuration."""
-    config = cast(bindparam("sv_config", type_=Text), REGCONFIG)
-    vector = (
-        _weighted(config, "sv_subject", "A")
-        .op("||")(_weighted(config, "sv_people", "B"))
-        .op("||")(_weighted(config, "sv_body", "C"))
-        .op("||")(_weighted(config, "sv_files", "D"))
+    """INSERT of a batch, compiled once; PostgreSQL computes the full-text vector."""
+    return insert(Message).values(
+        search_vector=_vector(
+            cast(bindparam("sv_config", type_=Text), REGCONFIG),
+            *(
+                bindparam(name, type_=Text)
+                for name in ("sv_subject", "sv_people", "sv_body", "sv_files")
+            ),
+        )
     )
-    return insert(Message).values(search_vector=vector)
 
 
 _INSERT_MESSAGES = _insert_messages()
@@ -205,7 +244,7 @@ async def ingest_batch(
         reply = split_reply(p.body_text)
         new_text = reply.new_text if reply.new_text.strip() else p.body_text
         people = " ".join(
-            _person_terms(a) for a in [*([p.sender] if p.sender else []), *p.to, *p.cc, *p.reply_to]
+            person_terms(a) for a in [*([p.sender] if p.sender else []), *p.to, *p.cc, *p.reply_to]
         )
         config = search_config(p.language, new_text)
         files = " ".join(a.filename for a in p.attachments)
@@ -329,7 +368,8 @@ async def _adopt_moved(
     )
     orphans: dict[str, list[uuid.UUID]] = {}
     for row_id, mid in rows:
-        orphans.setdefault(mid, []).append(row_id)
+        if mid is not None:
+            orphans.setdefault(mid, []).append(row_id)
     kept: Keyed = []
     for item, p, key in keyed:
         waiting = orphans.get(p.message_id or "")

@@ -1,0 +1,1 @@
+"""Composing and sending: drafts, replies, forwards, scheduled sends and attachment uploads."""
