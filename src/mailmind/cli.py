@@ -253,6 +253,69 @@ def create_user(email: str, admin: bool, name: str, password_stdin: bool) -> Non
         boot.close()
 
 
+@main.command("import")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option(
+    "--user", "email", default=None, help="Owner of the mail (required with several users)."
+)
+def import_mail(path: Path, email: str | None) -> None:
+    """Import an mbox, .eml or zip of .eml files into a user's local account.
+
+    Runs in this process (no worker needed) and resumes nothing: run it again on the same file
+    and every message already imported counts as a duplicate. IMPORT_MAX_BYTES does not apply.
+    """
+    import time
+
+    boot = Bootstrap(load_settings(), "cli")
+    try:
+        url = boot.database_url()
+        from mailmind.errors import MailMindError
+        from mailmind.imports import service
+        from mailmind.jobs.queue import load_tasks
+        from mailmind.runtime import Runtime
+
+        last = [0.0]
+
+        def show(progress: service.ImportProgress) -> None:
+            now = time.monotonic()
+            if now - last[0] >= 2 or progress.status != "running":
+                last[0] = now
+                click.echo(
+                    f"{progress.processed}/{progress.total}: {progress.imported} imported, "
+                    f"{progress.duplicates} duplicates, {progress.failed} failed",
+                    err=True,
+                )
+
+        async def _run() -> Any:
+            load_tasks()
+            service.check_file(path)
+            runtime = Runtime.create(boot.settings, url)
+            try:
+                async with runtime.db.session() as session:
+                    user = await service.user_for_import(session, email)
+                    row = await service.create_import(
+                        session, user_id=user.id, filename=path.name, enqueue=False
+                    )
+                return await service.run_import(runtime, row.id, source=path, on_progress=show)
+            finally:
+                await runtime.close()
+
+        try:
+            result = asyncio.run(_run())
+        except MailMindError as exc:
+            click.echo(f"mailmind: {exc.code}: {exc.message}", err=True)
+            raise SystemExit(1) from None
+        if result.status != "completed":
+            click.echo(f"mailmind: import failed: {result.error}", err=True)
+            raise SystemExit(1)
+        click.echo(
+            f"imported {result.imported}, duplicates {result.duplicates}, failed {result.failed} "
+            f"of {result.total} messages from {path.name}"
+        )
+    finally:
+        boot.close()
+
+
 @main.command("gen-key")
 @click.option("--id", "key_id", default="k1", help="Key id stored with each ciphertext.")
 def gen_key(key_id: str) -> None:

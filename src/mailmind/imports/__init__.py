@@ -1,0 +1,1 @@
+"""Import of mail files (mbox, .eml, zip of .eml) into a user's local account."""
