@@ -5,6 +5,9 @@
 # Dovecot (the IMAP server the mail tests sync against), and wrk for `make bench`.
 set -euo pipefail
 
+# The mail corpora of tests/message/test_corpora.py: CPython's test_email data and SpamAssassin's.
+bash "$(dirname "$0")/test-corpora.sh"
+
 missing=()
 command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
 command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || missing+=(nginx-light)
