@@ -16,10 +16,15 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import JSONResponse, Response
 
 from mailmind import __version__
+from mailmind.account.endpoints import router as account_router
 from mailmind.admin.endpoints import router as admin_router
 from mailmind.auth.endpoints import router as auth_router
+from mailmind.compose.endpoints import router as compose_router
 from mailmind.config import ConfigError, Settings, get_settings
 from mailmind.errors import ErrorBody, MailMindError, error_body
+from mailmind.imports.endpoints import router as import_router
+from mailmind.mailbox.endpoints import router as folder_router
+from mailmind.message.endpoints import router as email_router
 from mailmind.middleware import (
     BodyLimitMiddleware,
     ProductionGuardMiddleware,
@@ -27,8 +32,11 @@ from mailmind.middleware import (
     SecurityHeadersMiddleware,
 )
 from mailmind.ops.endpoints import router as ops_router
+from mailmind.realtime.endpoints import router as realtime_router
 from mailmind.redis import StoreUnavailable
 from mailmind.runtime import Runtime
+from mailmind.tag.endpoints import router as tag_router
+from mailmind.thread.endpoints import router as thread_router
 
 log = structlog.get_logger(__name__)
 
@@ -199,6 +207,14 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     app.include_router(ops_router)
     app.include_router(auth_router)
     app.include_router(admin_router)
+    app.include_router(account_router)
+    app.include_router(realtime_router)
+    app.include_router(email_router)
+    app.include_router(compose_router)
+    app.include_router(folder_router)
+    app.include_router(thread_router)
+    app.include_router(tag_router)
+    app.include_router(import_router)
     _mount_web(app)
 
     # Added last = outermost: the request context sees every answer, guards included.
@@ -223,10 +239,27 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     return app
 
 
-def _mount_web(app: FastAPI) -> None:
-    """Serve the built web client (web/dist) in single-process mode when it exists."""
-    dist = Path(__file__).resolve().parents[2] / "web" / "dist"
+def _mount_web(app: FastAPI, dist: Path | None = None) -> None:
+    """Serve the built web client (web/dist) in single-process mode when it exists.
+
+    Client-side routes (``/mail/inbox``, ``/settings/accounts``) answer ``index.html`` so that a
+    reload or a bookmark works; ``/api/…``, ``/ws`` and paths naming a file (``/assets/x.js``)
+    keep their 404."""
+    dist = dist or Path(__file__).resolve().parents[2] / "web" / "dist"
     if (dist / "index.html").is_file():
         from starlette.staticfiles import StaticFiles
+        from starlette.types import Scope
 
-        app.mount("/", StaticFiles(directory=dist, html=True), name="web")
+        class SpaFiles(StaticFiles):
+            async def get_response(self, path: str, scope: Scope) -> Response:
+                route = str(scope["path"])
+                if route.startswith(("/api/", "/ws")) or route == "/api":
+                    raise StarletteHTTPException(status_code=404)
+                try:
+                    return await super().get_response(path, scope)
+                except StarletteHTTPException as exc:
+                    if exc.status_code != 404 or "." in route.rsplit("/", 1)[-1]:
+                        raise
+                    return await super().get_response("index.html", scope)
+
+        app.mount("/", SpaFiles(directory=dist, html=True), name="web")

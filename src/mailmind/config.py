@@ -102,6 +102,8 @@ class Settings(BaseSettings):
     )
     allow_registration: bool = Field(False, validation_alias="ALLOW_REGISTRATION")
     allow_insecure_mail: bool = Field(False, validation_alias="ALLOW_INSECURE_MAIL")
+    # Extra CA trusted for users' IMAP/SMTP servers (a private CA), besides the system's.
+    mail_ca_file: str | None = Field(None, validation_alias="MAIL_CA_FILE")
     metrics_token: SecretStr | None = Field(None, validation_alias="METRICS_TOKEN")
     access_token_ttl: int = Field(900, ge=60, le=3600, validation_alias="ACCESS_TOKEN_TTL")
     refresh_token_ttl: int = Field(
@@ -151,6 +153,10 @@ class Settings(BaseSettings):
     sync_depth_days: int = Field(365, ge=0, le=36500, validation_alias="SYNC_DEPTH_DAYS")
     sync_poll_interval: int = Field(300, ge=10, le=86400, validation_alias="SYNC_POLL_INTERVAL")
     import_max_bytes: int = Field(2 * 1024**3, ge=1024, validation_alias="IMPORT_MAX_BYTES")
+    # One message in an imported file; a larger one is counted failed, not loaded.
+    import_max_message_bytes: int = Field(
+        50 * 1024**2, ge=1024, validation_alias="IMPORT_MAX_MESSAGE_BYTES"
+    )
 
     # Per-user limits, "N/period" with period min or h
     rate_limit_api: str = Field("100/min", validation_alias="RATE_LIMIT_API")
@@ -163,6 +169,10 @@ class Settings(BaseSettings):
     job_retry_min_seconds: float = Field(4.0, ge=0, validation_alias="JOB_RETRY_MIN_SECONDS")
     job_retry_max_seconds: float = Field(60.0, ge=0, validation_alias="JOB_RETRY_MAX_SECONDS")
     worker_concurrency: int = Field(4, ge=1, le=64, validation_alias="WORKER_CONCURRENCY")
+
+    # WebSocket (PRODUCT_SPEC §4): seconds to send `auth`, seconds of client silence before close
+    ws_auth_timeout: float = Field(10.0, gt=0, le=300, validation_alias="WS_AUTH_TIMEOUT")
+    ws_idle_timeout: float = Field(90.0, gt=0, le=3600, validation_alias="WS_IDLE_TIMEOUT")
 
     backup_s3_uri: str | None = Field(None, validation_alias="BACKUP_S3_URI")
 
