@@ -1,0 +1,83 @@
+import { useQuery } from "@tanstack/react-query";
+import { api, authFetch, unwrap } from "@/lib/api/client";
+import { errorFromResponse } from "@/lib/api/errors";
+import { queryKeys } from "@/lib/api/mailCache";
+import type { Attachment, EmailDetail, Thread } from "@/lib/api/types";
+
+export function useThread(threadId: string | null) {
+  return useQuery({
+    queryKey: queryKeys.thread(threadId ?? ""),
+    queryFn: async ({ signal }): Promise<Thread> =>
+      unwrap(
+        await api.GET("/api/threads/{thread_id}", {
+          params: { path: { thread_id: threadId ?? "" } },
+          signal,
+        }),
+      ),
+    enabled: Boolean(threadId),
+  });
+}
+
+export function useEmail(emailId: string | null) {
+  return useQuery({
+    queryKey: queryKeys.email(emailId ?? ""),
+    queryFn: async ({ signal }): Promise<EmailDetail> =>
+      unwrap(
+        await api.GET("/api/emails/{email_id}", {
+          params: { path: { email_id: emailId ?? "" } },
+          signal,
+        }),
+      ),
+    enabled: Boolean(emailId),
+  });
+}
+
+async function fetchBlob(url: string): Promise<Blob> {
+  const response = await authFetch(new Request(new URL(url, window.location.origin)));
+  if (!response.ok) throw await errorFromResponse(response);
+  return response.blob();
+}
+
+function blobToDataUrl(blob: Blob): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const reader = new FileReader();
+    reader.onload = () => resolve(reader.result as string);
+    reader.onerror = () => reject(reader.error ?? new Error("read failed"));
+    reader.readAsDataURL(blob);
+  });
+}
+
+/**
+ * Inline images (cid:) of a message as data: URLs. The sandboxed mail frame has an opaque
+ * origin and cannot send the bearer token, so the images are fetched here and handed in.
+ */
+export function useInlineImages(email: EmailDetail | undefined) {
+  const inline = (email?.attachments ?? []).filter(
+    (a) => a.is_inline && a.content_type.startsWith("image/") && email?.body_html?.includes(a.url),
+  );
+  return useQuery({
+    queryKey: ["inline-images", email?.id, inline.map((a) => a.id)],
+    queryFn: async () => {
+      const entries = await Promise.all(
+        inline.map(async (a) => [a.url, await blobToDataUrl(await fetchBlob(a.url))] as const),
+      );
+      return new Map(entries);
+    },
+    enabled: inline.length > 0,
+    staleTime: Infinity,
+  });
+}
+
+/** Downloads an attachment through the authenticated client. */
+export async function downloadAttachment(attachment: Attachment): Promise<void> {
+  const separator = attachment.url.includes("?") ? "&" : "?";
+  const blob = await fetchBlob(`${attachment.url}${separator}download=true`);
+  const url = URL.createObjectURL(blob);
+  const link = document.createElement("a");
+  link.href = url;
+  link.download = attachment.filename;
+  document.body.append(link);
+  link.click();
+  link.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 10_000);
+}
