@@ -135,6 +135,16 @@ class Settings(BaseSettings):
     anthropic_model: str = Field("claude-3-5-haiku-latest", validation_alias="ANTHROPIC_MODEL")
     ai_local_only: bool = Field(False, validation_alias="AI_LOCAL_ONLY")
     ai_remote_max_chars: int = Field(8000, ge=500, validation_alias="AI_REMOTE_MAX_CHARS")
+    # Azure OpenAI: set the api-version; OPENAI_BASE_URL is then the resource endpoint and
+    # OPENAI_MODEL / OPENAI_EMBEDDING_MODEL name deployments.
+    openai_api_version: str | None = Field(None, validation_alias="OPENAI_API_VERSION")
+    openai_embedding_model: str = Field(
+        "text-embedding-3-small", validation_alias="OPENAI_EMBEDDING_MODEL"
+    )
+    anthropic_base_url: str = Field(
+        "https://api.anthropic.com", validation_alias="ANTHROPIC_BASE_URL"
+    )
+    ai_timeout: float = Field(30.0, gt=0, le=300, validation_alias="AI_TIMEOUT")
     pinecone_api_key: SecretStr | None = Field(None, validation_alias="PINECONE_API_KEY")
     search_min_similarity: float = Field(
         0.35, ge=0.0, le=1.0, validation_alias="SEARCH_MIN_SIMILARITY"
@@ -169,6 +179,8 @@ class Settings(BaseSettings):
     job_retry_min_seconds: float = Field(4.0, ge=0, validation_alias="JOB_RETRY_MIN_SECONDS")
     job_retry_max_seconds: float = Field(60.0, ge=0, validation_alias="JOB_RETRY_MAX_SECONDS")
     worker_concurrency: int = Field(4, ge=1, le=64, validation_alias="WORKER_CONCURRENCY")
+    # Processes that parse incoming mail beside a worker (-1: one when there is a second core).
+    ingest_processes: int = Field(-1, ge=-1, le=16, validation_alias="INGEST_PROCESSES")
 
     # WebSocket (PRODUCT_SPEC §4): seconds to send `auth`, seconds of client silence before close
     ws_auth_timeout: float = Field(10.0, gt=0, le=300, validation_alias="WS_AUTH_TIMEOUT")

@@ -1,0 +1,1 @@
+"""Per-user preferences: ``GET/PATCH /api/settings`` (UI, notifications, AI controls)."""
