@@ -37,6 +37,24 @@ async def test_fixed_window_counter(store):
     assert all(0 < ttl <= 60 for _, ttl in counts)
 
 
+async def test_exists_and_count_checks_counts_and_reads_in_one_call(store):
+    assert await store.exists_and_count(("rev:a", "rev:b"), "rl:u", 60, "ver:u") == (
+        False,
+        1,
+        60,
+        None,
+    )
+    await store.set("rev:b", "1")
+    await store.set("ver:u", "7")
+    found, hits, window_left, value = await store.exists_and_count(
+        ("rev:a", "rev:b"), "rl:u", 60, "ver:u"
+    )
+    assert (found, hits, value) == (True, 2, "7")
+    assert 0 < window_left <= 60
+    # No revocation keys at all (a token without jti): still counted.
+    assert (await store.exists_and_count((), "rl:u", 60, "ver:none"))[1:2] == (3,)
+
+
 async def test_delete_matching_only_touches_the_pattern(store):
     await store.set("throttle:acct:a:1", "1")
     await store.set("throttle:acct:a:2", "1")

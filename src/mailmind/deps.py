@@ -57,18 +57,6 @@ class AuthContext:
     claims: AccessClaims
 
 
-async def optional_claims(
-    runtime: RuntimeDep,
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
-) -> AccessClaims | None:
-    """The decoded access token, if one was sent (revocation is checked by ``current_auth``)."""
-    if credentials is None:
-        return None
-    return decode_access_token(
-        runtime.settings.jwt_secret.get_secret_value(), credentials.credentials
-    )
-
-
 async def claims_from_token(runtime: Runtime, token: str) -> AccessClaims:
     """Decode and check an access token: AUTH002 expired, AUTH003 invalid or revoked."""
     claims = decode_access_token(runtime.settings.jwt_secret.get_secret_value(), token)
@@ -79,14 +67,18 @@ async def claims_from_token(runtime: Runtime, token: str) -> AccessClaims:
 
 async def current_auth(
     request: Request,
-    runtime: RuntimeDep,
-    claims: Annotated[AccessClaims | None, Depends(optional_claims)],
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
 ) -> AuthContext:
-    """The signed-in user; every authenticated request passes here, so it stays lean: one Redis
+    """The signed-in user; every authenticated request passes here, so it stays lean: one
+    dependency below it (the bearer scheme, which also documents it in OpenAPI), one Redis
     round trip (revocation, the per-user API limit, the user's version) and, only when this
     process has no current snapshot of the user, one indexed read."""
-    if claims is None:
+    if credentials is None:
         raise AuthError("AUTH003", "Missing access token")
+    runtime: Runtime = request.app.state.runtime
+    claims = decode_access_token(
+        runtime.settings.jwt_secret.get_secret_value(), credentials.credentials
+    )
     limit, window = runtime.api_rate
     revoked, hits, retry_after, version = await runtime.store.exists_and_count(
         revocation_keys(claims), f"rl:api:{claims.user_id}", window, version_key(claims.user_id)

@@ -122,6 +122,23 @@ class MemoryStore:
         self._data.clear()
 
 
+# KEYS: n revocation keys, the counter, the key to read; ARGV: n, the counter's window.
+# The counter's expiry is set only when it has none (EXPIRE NX), as a fixed window.
+_EXISTS_AND_COUNT = """
+local n = tonumber(ARGV[1])
+local found = 0
+if n > 0 then found = redis.call('EXISTS', unpack(KEYS, 1, n)) end
+local counter = KEYS[n + 1]
+local hits = redis.call('INCR', counter)
+local ttl = redis.call('TTL', counter)
+if ttl < 0 then
+  redis.call('EXPIRE', counter, ARGV[2])
+  ttl = tonumber(ARGV[2])
+end
+return {found, hits, ttl, redis.call('GET', KEYS[n + 2])}
+"""
+
+
 class RedisStore:
     """The same interface on Redis (redis-py asyncio)."""
 
@@ -134,6 +151,7 @@ class RedisStore:
             socket_timeout=3,
             health_check_interval=30,
         )
+        self._exists_and_count = self._client.register_script(_EXISTS_AND_COUNT)
 
     @asynccontextmanager
     async def _guard(self) -> AsyncIterator[None]:
@@ -179,17 +197,13 @@ class RedisStore:
     async def exists_and_count(
         self, keys: tuple[str, ...], counter: str, window: int, read: str
     ) -> tuple[bool, int, int, str | None]:
+        # One EVALSHA instead of a five-command pipeline: this runs on every authenticated
+        # request, and redis-py spends more CPU packing and parsing commands than Redis does.
         async with self._guard():
-            # No MULTI: EXPIRE NX makes the counter safe without a transaction.
-            pipe = self._client.pipeline(transaction=False)
-            pipe.exists(*keys)
-            pipe.incr(counter)
-            pipe.expire(counter, window, nx=True)
-            pipe.ttl(counter)
-            pipe.get(read)
-            found, hits, _, ttl, value = await pipe.execute()
-        window_left = int(ttl) if int(ttl) > 0 else window
-        return bool(found), int(hits), window_left, None if value is None else str(value)
+            found, hits, ttl, value = await self._exists_and_count(
+                keys=[*keys, counter, read], args=[len(keys), window]
+            )
+        return bool(found), int(hits), int(ttl), None if value is None else str(value)
 
     async def delete_matching(self, pattern: str) -> int:
         deleted = 0
