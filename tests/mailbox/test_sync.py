@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import uuid
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
@@ -16,6 +17,7 @@ from mailmind.integrations.imap import ImapError
 from mailmind.mailbox.supervisor import SyncSupervisor, watch_account
 from mailmind.mailbox.sync import FIRST_VISIBLE, AccountSync, AccountUnavailable, _since
 from mailmind.models import Folder, MailAccount, Message, SyncLease
+from mailmind.realtime.publish import CHANNEL
 from tests.conftest import create_user, runtime_with
 from tests.mailservers import DroppingProxy
 
@@ -258,6 +260,15 @@ async def test_mail_delivered_during_idle_arrives_and_survives_a_server_restart(
     sync_runtime, dovecot, mail_user
 ):
     account = await make_account(sync_runtime, dovecot, mail_user)
+    events: list[dict] = []
+
+    async def listen():
+        async for _, message in sync_runtime.store.subscribe(CHANNEL):
+            event = json.loads(message)
+            if event["user_id"] == str(account.user_id):
+                events.append(event)
+
+    listener = asyncio.create_task(listen())
     watcher = asyncio.create_task(watch_account(sync_runtime, account.id))
     try:
 
@@ -274,13 +285,27 @@ async def test_mail_delivered_during_idle_arrives_and_survives_a_server_restart(
 
         await eventually(lambda: arrived("While idling"))
 
+        async def announced(subject):
+            return [
+                e for e in events if e["type"] == "new_email" and e["data"]["subject"] == subject
+            ]
+
+        (event,) = await eventually(lambda: announced("While idling"))
+        (message,) = await arrived("While idling")
+        assert event["data"]["email_id"] == str(message.id)
+        assert event["data"]["folder_id"] == str(message.folder_id)
+
         dovecot.restart()
         dovecot.deliver(mail_user, "INBOX", mail("After restart"))
         await eventually(lambda: arrived("After restart"), attempts=400)
+        await eventually(lambda: announced("After restart"))
     finally:
         watcher.cancel()
+        listener.cancel()
         with pytest.raises(asyncio.CancelledError):
             await watcher
+        with pytest.raises(asyncio.CancelledError):
+            await listener
     assert len(await stored(sync_runtime, account.id)) == 2
 
 
