@@ -1,0 +1,1 @@
+"""AI integrations: local embeddings and remote generation providers behind small protocols."""
