@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
 # Installs the system packages the sync benchmark (bench/sync.py) compares MailMind with, when
 # they are missing: Debian's isync (mbsync, an IMAP-to-maildir mirror) and maildir-utils (mu, a
-# maildir indexer). The services every benchmark runs on come from scripts/test-deps.sh.
+# maildir indexer), and the one the search benchmark (bench/search.py) compares with: Debian's
+# notmuch (a maildir search engine). The services every benchmark runs on come from
+# scripts/test-deps.sh.
 set -euo pipefail
 
 missing=()
 command -v mbsync >/dev/null 2>&1 || missing+=(isync)
 command -v mu >/dev/null 2>&1 || missing+=(maildir-utils)
+command -v notmuch >/dev/null 2>&1 || missing+=(notmuch)
 
 if [ ${#missing[@]} -eq 0 ]; then
   exit 0

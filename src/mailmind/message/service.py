@@ -41,6 +41,7 @@ from mailmind.message.schemas import (
 from mailmind.models import Attachment, Folder, MailAccount, Message, MessageSource
 from mailmind.realtime.publish import publish_after_commit
 from mailmind.runtime import Runtime
+from mailmind.search.cache import bump_after_commit
 from mailmind.tag import repository as tags_repo
 from mailmind.tag import service as tag_service
 from mailmind.thread.threading import refresh_threads
@@ -259,6 +260,8 @@ def _publish(
             "email_updated",
             {"email_ids": [str(i) for i in ids], "changes": changes},
         )
+        # Every change is announced here, so cached search results are dropped here too.
+        bump_after_commit(session, runtime.store, user_id)
 
 
 async def queue_write_back(

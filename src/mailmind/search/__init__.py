@@ -1,0 +1,1 @@
+"""Search: keyword, semantic and hybrid search, Ask your inbox, related mail."""
