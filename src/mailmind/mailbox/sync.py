@@ -17,6 +17,7 @@ where it stopped with no gap and no duplicate.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import uuid
 import zlib
@@ -273,11 +274,29 @@ class AccountSync:
         if not missing:
             return
         progress = Progress(phase=phase, total=len(missing), folder=folder.path)
-        for chunk in _chunks(missing, BATCH_SIZE):
-            fetched = await conn.fetch(chunk)
-            await self._store(folder, fetched, status, result, notify=phase == "incremental")
-            progress.processed += len(chunk)
-            await self._publish_progress(progress)
+        chunks = list(_chunks(missing, BATCH_SIZE))
+        # The next batch is fetched while this one is parsed and stored.
+        pending = asyncio.ensure_future(conn.fetch(chunks[0]))
+        try:
+            for index, chunk in enumerate(chunks):
+                fetched = await pending
+                if index + 1 < len(chunks):
+                    pending = asyncio.ensure_future(conn.fetch(chunks[index + 1]))
+                await self._store(
+                    folder,
+                    fetched,
+                    status,
+                    result,
+                    notify=phase == "incremental",
+                    backfill=phase == "backfill",
+                )
+                progress.processed += len(chunk)
+                await self._publish_progress(progress)
+        finally:
+            if not pending.done():
+                pending.cancel()
+                with contextlib.suppress(BaseException):
+                    await pending
 
     async def _store(
         self,
@@ -287,6 +306,7 @@ class AccountSync:
         result: PassResult,
         *,
         notify: bool,
+        backfill: bool = False,
     ) -> None:
         if not fetched:
             return
@@ -310,6 +330,7 @@ class AccountSync:
                 folder=folder,
                 items=items,
                 notify=notify,
+                backfill=backfill,
             )
             top = max(m.uid for m in fetched)
             await session.execute(

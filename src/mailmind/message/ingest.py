@@ -7,7 +7,6 @@ or not at all and a crashed sync resumes from the last committed UID.
 
 from __future__ import annotations
 
-import hashlib
 import uuid
 import zlib
 from collections.abc import Sequence
@@ -17,6 +16,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import structlog
 from sqlalchemy import (
+    Table,
     Text,
     bindparam,
     cast,
@@ -32,10 +32,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 
 from mailmind.kit.text import preview, search_config
-from mailmind.message.parse import Address, ParsedMessage, parse_message
+from mailmind.message.parse import Address, ParsedMessage
+from mailmind.message.parsepool import parse_batch, parse_one, processes_for
 from mailmind.message.quotes import normalize_subject, split_reply
 from mailmind.message.sanitize import sanitize_html
-from mailmind.models import Attachment, Folder, MailAccount, Message, MessageSource
+from mailmind.models import Attachment, Base, Folder, MailAccount, Message, MessageSource
 from mailmind.thread.threading import ThreadCandidate, assign_threads, refresh_threads
 
 if TYPE_CHECKING:
@@ -87,18 +88,6 @@ def flag_columns(flags: Sequence[str]) -> dict[str, Any]:
     return values
 
 
-def _parse(raw: bytes) -> ParsedMessage:
-    try:
-        return parse_message(raw)
-    except Exception as exc:  # parse_message salvages; this is the last line of defence
-        log.exception("parse_failed")
-        return ParsedMessage(
-            size=len(raw),
-            raw_sha256=hashlib.sha256(raw).hexdigest(),
-            parse_error=f"{type(exc).__name__}: {exc}"[:500],
-        )
-
-
 def _addr(address: Address) -> dict[str, str]:
     return {"name": address.name, "address": address.address}
 
@@ -144,9 +133,14 @@ def search_vector(
     )
 
 
+def _table(model: type[Base]) -> Table:
+    return Base.metadata.tables[model.__tablename__]
+
+
 def _insert_messages() -> Any:
     """INSERT of a batch, compiled once; PostgreSQL computes the full-text vector."""
-    return insert(Message).values(
+    # The table, not the mapped class: a plain executemany, without the ORM's per-row work.
+    return insert(_table(Message)).values(
         search_vector=_vector(
             cast(bindparam("sv_config", type_=Text), REGCONFIG),
             *(
@@ -169,6 +163,7 @@ async def ingest_batch(
     items: Sequence[IncomingMessage],
     dedupe: Literal["uid", "message_id"] = "uid",
     notify: bool = True,
+    backfill: bool | None = None,
 ) -> IngestResult:
     """Store ``items`` in ``folder``; flushes, the caller commits.
 
@@ -176,7 +171,8 @@ async def ingest_batch(
     lost its UID (a move or a UIDVALIDITY change) when the Message-ID matches, keeping its AI
     results and tags. ``dedupe="message_id"`` (import) skips messages whose Message-ID — else the
     SHA-256 of the raw source — the account already holds. ``notify`` queues ``new_email`` events
-    for after the commit.
+    for after the commit. Stored messages get their ``"pipeline.process"`` job in the same
+    transaction; ``backfill`` (default: true for imports) skips summaries and suggestions.
     """
     result = IngestResult()
     pending = list(items)
@@ -185,7 +181,10 @@ async def ingest_batch(
     if not pending:
         return result
 
-    parsed = [(item, _parse(item.raw)) for item in pending]
+    raws = [item.raw for item in pending]
+    processes = processes_for(runtime.settings.ingest_processes) if runtime is not None else 0
+    pooled = await parse_batch(raws, processes=processes)
+    parsed = list(zip(pending, pooled if pooled is not None else map(parse_one, raws), strict=True))
     keyed = [(item, p, p.message_id or f"sha256:{p.raw_sha256}") for item, p in parsed]
 
     if dedupe == "uid":
@@ -303,9 +302,9 @@ async def ingest_batch(
         result.stored.append(message_id)
 
     await session.execute(_INSERT_MESSAGES, message_rows)
-    await session.execute(insert(MessageSource), source_rows)
+    await session.execute(insert(_table(MessageSource)), source_rows)
     if attachment_rows:
-        await session.execute(insert(Attachment), attachment_rows)
+        await session.execute(insert(_table(Attachment)), attachment_rows)
     await refresh_threads(session, touched)
     unread = sum(not row["is_read"] for row in message_rows)
     await session.execute(
@@ -316,8 +315,21 @@ async def ingest_batch(
             unread_count=Folder.unread_count + unread,
         )
     )
+    if runtime is not None:
+        from mailmind.search.cache import bump_after_commit
+
+        bump_after_commit(session, runtime.store, account.user_id)
     if notify and runtime is not None:
         _queue_new_email_events(session, runtime, account, folder, message_rows)
+    from mailmind.pipeline import enqueue
+
+    # Imports and the backfill of older mail get no precomputed summaries or suggestions.
+    await enqueue(
+        session,
+        account_id=account.id,
+        message_ids=result.stored,
+        backfill=dedupe == "message_id" if backfill is None else backfill,
+    )
     return result
 
 

@@ -1,0 +1,93 @@
+"""MIME parsing in other processes.
+
+Parsing is pure-Python CPU work (the ``email`` package, the sanitiser), about as long per
+message as storing it. In a process of its own it runs while the sync fetches the next batch and
+writes the previous one, instead of taking turns with them on the event loop's core.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import atexit
+import hashlib
+import multiprocessing
+import os
+import threading
+from collections.abc import Sequence
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+
+import structlog
+
+from mailmind.message.parse import ParsedMessage, parse_message
+
+log = structlog.get_logger(__name__)
+
+# Below this many messages a batch is parsed in-process: the round trip costs more.
+MIN_BATCH = 4
+
+_lock = threading.Lock()
+_pool: ProcessPoolExecutor | None = None
+
+
+def parse_one(raw: bytes) -> ParsedMessage:
+    """:func:`parse_message`, with a last line of defence: a parser bug still yields a message
+    (identified by its hash, with the error) instead of stopping a sync."""
+    try:
+        return parse_message(raw)
+    except Exception as exc:
+        log.exception("parse_failed")
+        return ParsedMessage(
+            size=len(raw),
+            raw_sha256=hashlib.sha256(raw).hexdigest(),
+            parse_error=f"{type(exc).__name__}: {exc}"[:500],
+        )
+
+
+def parse_many(raws: Sequence[bytes]) -> list[ParsedMessage]:
+    """Parse each raw message (runs in a pool process)."""
+    return [parse_one(raw) for raw in raws]
+
+
+def processes_for(setting: int) -> int:
+    """``INGEST_PROCESSES``: -1 picks one process when the machine has a second core."""
+    if setting >= 0:
+        return setting
+    return 1 if (os.cpu_count() or 1) >= 2 else 0
+
+
+def _get_pool(processes: int) -> ProcessPoolExecutor:
+    global _pool
+    with _lock:
+        if _pool is None:
+            # "spawn": the parent has threads (database pool, IMAP connections) that fork would
+            # copy in whatever state they are.
+            _pool = ProcessPoolExecutor(processes, mp_context=multiprocessing.get_context("spawn"))
+            atexit.register(shutdown)
+        return _pool
+
+
+def shutdown() -> None:
+    global _pool
+    with _lock:
+        pool, _pool = _pool, None
+    if pool is not None:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+async def parse_batch(
+    raws: Sequence[bytes], *, processes: int, inline: bool = False
+) -> list[ParsedMessage] | None:
+    """The parsed messages, from a pool process when ``processes`` > 0; ``None`` means "parse
+    them yourself" (small batch, no pool, or the pool broke)."""
+    if inline or processes <= 0 or len(raws) < MIN_BATCH:
+        return None
+    pool = _get_pool(processes)
+    try:
+        return await asyncio.get_running_loop().run_in_executor(pool, parse_many, list(raws))
+    except BrokenProcessPool:
+        # A pool process died (out of memory on a pathological message): start a new pool
+        # next time and parse this batch here, where the parser's own limits apply.
+        log.warning("parse_pool_broken")
+        shutdown()
+        return None
