@@ -38,6 +38,7 @@ TASK_MODULES = [
     "mailmind.message.tasks",
     "mailmind.imports.tasks",
     "mailmind.compose.tasks",
+    "mailmind.pipeline.tasks",
 ]
 
 # Tasks register on this app; workers and enqueueing bind it to PostgreSQL (`runtime_app`).
@@ -183,7 +184,12 @@ def runtime_app(database_url: str) -> procrastinate.App:
     connector = procrastinate.PsycopgConnector(
         conninfo=libpq_url(database_url), min_size=1, max_size=4
     )
-    return app.with_connector(connector)
+    # The tasks keep a reference to the app they were registered on, and the periodic deferrer
+    # defers cron jobs through it: the connector is set on that app itself (a copy made with
+    # ``with_connector`` would leave cron jobs in the in-memory connector, never run).
+    app.connector = connector
+    app.job_manager.connector = connector
+    return app
 
 
 async def run_worker(runtime: Any, *, install_signal_handlers: bool = True) -> None:
@@ -195,6 +201,10 @@ async def run_worker(runtime: Any, *, install_signal_handlers: bool = True) -> N
     async with worker_app.open_async():
         log.info("worker_started", concurrency=runtime.settings.worker_concurrency)
         watcher = asyncio.create_task(SyncSupervisor(runtime).run(), name="sync-supervisor")
+        from mailmind.pipeline.tasks import watch_stalled
+
+        # Pipeline jobs of a worker that died (SIGKILL, OOM) go back to the queue.
+        stalled = asyncio.create_task(watch_stalled(runtime), name="pipeline-stalled")
         try:
             await worker_app.run_worker_async(
                 concurrency=runtime.settings.worker_concurrency,
@@ -204,6 +214,9 @@ async def run_worker(runtime: Any, *, install_signal_handlers: bool = True) -> N
                 shutdown_graceful_timeout=20,
             )
         finally:
+            stalled.cancel()
             watcher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await stalled
             with contextlib.suppress(asyncio.CancelledError):
                 await watcher
