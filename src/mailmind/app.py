@@ -18,6 +18,7 @@ from starlette.responses import JSONResponse, Response
 from mailmind import __version__
 from mailmind.account.endpoints import router as account_router
 from mailmind.admin.endpoints import router as admin_router
+from mailmind.assistant.endpoints import router as assistant_router
 from mailmind.auth.endpoints import router as auth_router
 from mailmind.compose.endpoints import router as compose_router
 from mailmind.config import ConfigError, Settings, get_settings
@@ -35,6 +36,8 @@ from mailmind.ops.endpoints import router as ops_router
 from mailmind.realtime.endpoints import router as realtime_router
 from mailmind.redis import StoreUnavailable
 from mailmind.runtime import Runtime
+from mailmind.search.endpoints import router as search_router
+from mailmind.settings.endpoints import router as settings_router
 from mailmind.tag.endpoints import router as tag_router
 from mailmind.thread.endpoints import router as thread_router
 
@@ -95,6 +98,11 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> Response:
         if exc.status_code == 404:
+            web: WebClient | None = getattr(request.app.state, "web_client", None)
+            if web is not None and WebClient.serves(request):
+                answer = await web.response(request)
+                if answer is not None:
+                    return answer
             return _error_response(MailMindError("RES001", "No such endpoint"))
         if exc.status_code == 405:
             # Not a resource at this method: RES001's meaning with HTTP's own status and Allow.
@@ -215,6 +223,9 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     app.include_router(thread_router)
     app.include_router(tag_router)
     app.include_router(import_router)
+    app.include_router(search_router)
+    app.include_router(assistant_router)
+    app.include_router(settings_router)
     _mount_web(app)
 
     # Added last = outermost: the request context sees every answer, guards included.
@@ -239,27 +250,37 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     return app
 
 
-def _mount_web(app: FastAPI, dist: Path | None = None) -> None:
-    """Serve the built web client (web/dist) in single-process mode when it exists.
+class WebClient:
+    """The built web client (web/dist). It answers only what no API route took: a ``GET`` of a
+    file of the build, or ``index.html`` for a client-side route (``/mail/inbox``,
+    ``/settings/accounts``) so that a reload or a bookmark works. It is consulted by the 404
+    handler rather than mounted at ``/``, so that every API path keeps its own answers (405
+    with Allow for a wrong method, RES001 for an unknown path)."""
 
-    Client-side routes (``/mail/inbox``, ``/settings/accounts``) answer ``index.html`` so that a
-    reload or a bookmark works; ``/api/…``, ``/ws`` and paths naming a file (``/assets/x.js``)
-    keep their 404."""
+    def __init__(self, dist: Path) -> None:
+        from starlette.staticfiles import StaticFiles
+
+        self.files = StaticFiles(directory=dist)
+
+    @staticmethod
+    def serves(request: Request) -> bool:
+        path = request.url.path
+        return request.method in ("GET", "HEAD") and not (
+            path == "/api" or path.startswith(("/api/", "/ws"))
+        )
+
+    async def response(self, request: Request) -> Response | None:
+        path = request.url.path.lstrip("/")
+        try:
+            return await self.files.get_response(path or "index.html", request.scope)
+        except StarletteHTTPException as exc:
+            if exc.status_code != 404 or "." in path.rsplit("/", 1)[-1]:
+                return None  # a missing file of the build stays a 404
+        return await self.files.get_response("index.html", request.scope)
+
+
+def _mount_web(app: FastAPI, dist: Path | None = None) -> None:
+    """Serve the built web client (web/dist) in single-process mode when it exists."""
     dist = dist or Path(__file__).resolve().parents[2] / "web" / "dist"
     if (dist / "index.html").is_file():
-        from starlette.staticfiles import StaticFiles
-        from starlette.types import Scope
-
-        class SpaFiles(StaticFiles):
-            async def get_response(self, path: str, scope: Scope) -> Response:
-                route = str(scope["path"])
-                if route.startswith(("/api/", "/ws")) or route == "/api":
-                    raise StarletteHTTPException(status_code=404)
-                try:
-                    return await super().get_response(path, scope)
-                except StarletteHTTPException as exc:
-                    if exc.status_code != 404 or "." in route.rsplit("/", 1)[-1]:
-                        raise
-                    return await super().get_response("index.html", scope)
-
-        app.mount("/", SpaFiles(directory=dist, html=True), name="web")
+        app.state.web_client = WebClient(dist)

@@ -54,9 +54,12 @@ async def test_api_paths_keep_their_answers(tmp_path: Path) -> None:
     assert (await _get(app, "/api/ping")).json() == {"pong": True}
     assert_error(await _get(app, "/api/nope"), 404, "RES001")
     assert_error(await _get(app, "/api/nope", method="POST"), 404, "RES001")
+    wrong_method = await _get(app, "/api/ping", method="DELETE")
+    assert_error(wrong_method, 405, "RES001")
+    assert "GET" in wrong_method.headers["allow"]
 
 
 def test_without_a_build_nothing_is_mounted(tmp_path: Path) -> None:
     app = FastAPI()
     _mount_web(app, tmp_path / "missing")
-    assert not any(getattr(route, "name", None) == "web" for route in app.routes)
+    assert getattr(app.state, "web_client", None) is None
