@@ -3,60 +3,16 @@ runtime that trusts the test CA for mail servers."""
 
 from __future__ import annotations
 
-import ssl
 from collections.abc import AsyncIterator, Iterator
-from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
 import pytest
-from aiosmtpd.controller import Controller
-from aiosmtpd.smtp import AuthResult, LoginPassword
 
 from mailmind.runtime import Runtime
 from tests.conftest import app_for, bearer, create_user, login, make_client, runtime_with
 from tests.mailservers import DovecotServer, MailUser
-from tests.services import free_port
-
-
-@dataclass
-class SubmissionServer:
-    """aiosmtpd on 127.0.0.1 requiring STARTTLS before AUTH, with its own logins."""
-
-    certfile: str
-    keyfile: str
-    logins: dict[str, str] = field(default_factory=dict)
-    port: int = field(default_factory=free_port)
-
-    def __post_init__(self) -> None:
-        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-        context.load_cert_chain(self.certfile, self.keyfile)
-        self.controller = Controller(
-            self,
-            hostname="127.0.0.1",
-            port=self.port,
-            tls_context=context,
-            require_starttls=True,
-            authenticator=self._authenticate,
-            auth_required=True,
-            auth_require_tls=True,
-        )
-        self.controller.start()
-
-    def _authenticate(
-        self, server: Any, session: Any, envelope: Any, mechanism: str, auth_data: Any
-    ) -> AuthResult:
-        if isinstance(auth_data, LoginPassword):
-            user, password = auth_data.login.decode(), auth_data.password.decode()
-            if self.logins.get(user) == password:
-                return AuthResult(success=True)
-        return AuthResult(success=False, handled=False)
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
-        return "250 OK"
-
-    def stop(self) -> None:
-        self.controller.stop()
+from tests.submission import SubmissionServer
 
 
 @pytest.fixture(scope="session")
