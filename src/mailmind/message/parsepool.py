@@ -14,7 +14,7 @@ import multiprocessing
 import os
 import threading
 from collections.abc import Sequence
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 
 import structlog
@@ -28,6 +28,13 @@ MIN_BATCH = 4
 
 _lock = threading.Lock()
 _pool: ProcessPoolExecutor | None = None
+# Done once the pool's process has started (spawning takes seconds under load): until then
+# batches are parsed in-process, so the first messages of a new account are not held up.
+_ready: Future[None] | None = None
+
+
+def _started() -> None:
+    """Runs in the pool process once: importing the parser is the slow part of starting."""
 
 
 def parse_one(raw: bytes) -> ParsedMessage:
@@ -56,21 +63,23 @@ def processes_for(setting: int) -> int:
     return 1 if (os.cpu_count() or 1) >= 2 else 0
 
 
-def _get_pool(processes: int) -> ProcessPoolExecutor:
-    global _pool
+def _get_pool(processes: int) -> tuple[ProcessPoolExecutor, bool]:
+    """The pool, and whether its process is up."""
+    global _pool, _ready
     with _lock:
         if _pool is None:
             # "spawn": the parent has threads (database pool, IMAP connections) that fork would
             # copy in whatever state they are.
             _pool = ProcessPoolExecutor(processes, mp_context=multiprocessing.get_context("spawn"))
+            _ready = _pool.submit(_started)
             atexit.register(shutdown)
-        return _pool
+        return _pool, _ready is not None and _ready.done()
 
 
 def shutdown() -> None:
-    global _pool
+    global _pool, _ready
     with _lock:
-        pool, _pool = _pool, None
+        pool, _pool, _ready = _pool, None, None
     if pool is not None:
         pool.shutdown(wait=True, cancel_futures=True)
 
@@ -82,7 +91,9 @@ async def parse_batch(
     them yourself" (small batch, no pool, or the pool broke)."""
     if inline or processes <= 0 or len(raws) < MIN_BATCH:
         return None
-    pool = _get_pool(processes)
+    pool, ready = _get_pool(processes)
+    if not ready:
+        return None
     try:
         return await asyncio.get_running_loop().run_in_executor(pool, parse_many, list(raws))
     except BrokenProcessPool:
