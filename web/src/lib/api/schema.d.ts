@@ -215,6 +215,128 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/ai/ask": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Ask
+         * @description Answer a question from the caller's own mail, citing it ([n] → ``citations[n-1]``).
+         */
+        post: operations["ask_api_ai_ask_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/ai/classify": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Classify mails (≤50) */
+        post: operations["classify_api_ai_classify_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/ai/feedback": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Learned corrections */
+        get: operations["list_feedback_api_ai_feedback_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/ai/feedback/{feedback_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /** Forget a correction */
+        delete: operations["delete_feedback_api_ai_feedback__feedback_id__delete"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/ai/generate-tags": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Suggest (and apply) tags (≤50) */
+        post: operations["generate_tags_api_ai_generate_tags_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/ai/suggestions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Reply suggestions for a mail */
+        get: operations["suggestions_api_ai_suggestions_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/ai/summarize": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Summarise a mail or a thread */
+        post: operations["summarize_api_ai_summarize_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/attachments": {
         parameters: {
             query?: never;
@@ -605,6 +727,23 @@ export interface paths {
         patch: operations["update_email_api_emails__email_id__patch"];
         trace?: never;
     };
+    "/api/emails/{email_id}/ai-decisions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The AI decisions about a mail ("Why?") */
+        get: operations["ai_decisions_api_emails__email_id__ai_decisions_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/emails/{email_id}/attachments/{attachment_id}": {
         parameters: {
             query?: never;
@@ -665,6 +804,26 @@ export interface paths {
         };
         /** Raw */
         get: operations["raw_api_emails__email_id__raw_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/emails/{email_id}/related": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Related
+         * @description The caller's messages nearest to this one by meaning, outside its thread.
+         */
+        get: operations["related_api_emails__email_id__related_get"];
         put?: never;
         post?: never;
         delete?: never;
@@ -836,6 +995,45 @@ export interface paths {
         options?: never;
         head?: never;
         patch?: never;
+        trace?: never;
+    };
+    "/api/search": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Search
+         * @description Hybrid (default), keyword or semantic search with the operators of PRODUCT_SPEC §2.6.
+         *     ``mode_used`` is ``keyword`` when vectors are unavailable. 20 searches per minute.
+         */
+        get: operations["search_api_search_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/settings": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The user's settings */
+        get: operations["get_settings_api_settings_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        /** Change settings (partial; nested objects merge) */
+        patch: operations["update_settings_api_settings_patch"];
         trace?: never;
     };
     "/api/tags": {
@@ -1060,6 +1258,20 @@ export interface components {
             /** Text */
             text: string;
         };
+        /** ActionItemRead */
+        ActionItemRead: {
+            /**
+             * Done
+             * @default false
+             */
+            done?: boolean;
+            /** Due Date */
+            due_date?: string | null;
+            /** Owner */
+            owner?: string | null;
+            /** Text */
+            text: string;
+        };
         /** AddressRead */
         AddressRead: {
             /** Address */
@@ -1110,6 +1322,88 @@ export interface components {
             /** Is Admin */
             is_admin?: boolean | null;
         };
+        /** AISettings */
+        AISettings: {
+            /**
+             * Enabled
+             * @default true
+             */
+            enabled?: boolean;
+            /** Features */
+            features?: {
+                [key: string]: components["schemas"]["FeatureSettings"];
+            };
+            /**
+             * Local Only
+             * @default false
+             */
+            local_only?: boolean;
+            /**
+             * Redact Pii
+             * @default true
+             */
+            redact_pii?: boolean;
+            /**
+             * Summary Language
+             * @default ui
+             * @enum {string}
+             */
+            summary_language?: "ui" | "original" | "en" | "de";
+        };
+        /** AIUpdate */
+        AIUpdate: {
+            /** Enabled */
+            enabled?: boolean | null;
+            /** Features */
+            features?: {
+                [key: string]: components["schemas"]["FeatureUpdate"];
+            } | null;
+            /** Local Only */
+            local_only?: boolean | null;
+            /** Redact Pii */
+            redact_pii?: boolean | null;
+            /** Summary Language */
+            summary_language?: ("ui" | "original" | "en" | "de") | null;
+        };
+        /**
+         * AskAnswer
+         * @description ``answer`` refers to ``citations[n-1]`` as ``[n]``; ``mode`` is ``extractive`` (passages
+         *     of the mail itself) or ``generative`` (written by the configured LLM from those passages).
+         */
+        AskAnswer: {
+            /** Answer */
+            answer: string;
+            /** Citations */
+            citations: components["schemas"]["Citation"][];
+            /**
+             * Mode
+             * @enum {string}
+             */
+            mode: "extractive" | "generative";
+        };
+        /** AskFilters */
+        AskFilters: {
+            /** Account Ids */
+            account_ids?: string[];
+            /** Category */
+            category?: ("personal" | "work" | "promotions" | "newsletter" | "notification" | "spam") | null;
+            /** Date From */
+            date_from?: string | null;
+            /** Date To */
+            date_to?: string | null;
+            /** Folder Id */
+            folder_id?: string | null;
+            /** From */
+            from?: string | null;
+            /** Tags */
+            tags?: string[];
+        };
+        /** AskRequest */
+        AskRequest: {
+            filters?: components["schemas"]["AskFilters"];
+            /** Question */
+            question: string;
+        };
         /** AutodetectRead */
         AutodetectRead: {
             imap: components["schemas"]["ServerSettingsRead"];
@@ -1157,6 +1451,101 @@ export interface components {
             failed: components["schemas"]["BulkFailure"][];
             /** Succeeded */
             succeeded: string[];
+        };
+        /** Citation */
+        Citation: {
+            /** Date */
+            date: string | null;
+            /**
+             * Email Id
+             * Format: uuid
+             */
+            email_id: string;
+            sender: components["schemas"]["AddressRead"];
+            /** Snippet */
+            snippet: string;
+            /** Subject */
+            subject: string;
+        };
+        /** ClassifyRequest */
+        ClassifyRequest: {
+            /** Email Ids */
+            email_ids: string[];
+            /**
+             * Force
+             * @default false
+             */
+            force?: boolean;
+        };
+        /** ClassifyResponse */
+        ClassifyResponse: {
+            /** Results */
+            results: components["schemas"]["ClassifyResult"][];
+        };
+        /** ClassifyResult */
+        ClassifyResult: {
+            /** Category */
+            category: string | null;
+            /** Confidence */
+            confidence: number | null;
+            /**
+             * Email Id
+             * Format: uuid
+             */
+            email_id: string;
+            /**
+             * Needs Review
+             * @default false
+             */
+            needs_review?: boolean;
+            /** Reasons */
+            reasons: unknown[];
+        };
+        /** DecisionList */
+        DecisionList: {
+            /** Items */
+            items: components["schemas"]["DecisionRead"][];
+        };
+        /** DecisionRead */
+        DecisionRead: {
+            /** Confidence */
+            confidence: number | null;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Email Id */
+            email_id: string | null;
+            /** Feature */
+            feature: string;
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /** Input Hash */
+            input_hash: string;
+            /** Latency Ms */
+            latency_ms: number;
+            /** Model */
+            model: string;
+            /** Output */
+            output: {
+                [key: string]: unknown;
+            };
+            /** Prompt Version */
+            prompt_version: string;
+            /** Provider */
+            provider: string;
+            /** Reasons */
+            reasons: unknown[];
+            /** Remote */
+            remote: boolean;
+            /** Sent Payload */
+            sent_payload: {
+                [key: string]: unknown;
+            } | null;
         };
         /** DraftRead */
         DraftRead: {
@@ -1434,6 +1823,57 @@ export interface components {
             /** Timestamp */
             timestamp: string;
         };
+        /** FeatureSettings */
+        FeatureSettings: {
+            /**
+             * Enabled
+             * @default true
+             */
+            enabled?: boolean;
+            /**
+             * Provider
+             * @default auto
+             * @enum {string}
+             */
+            provider?: "auto" | "local" | "remote";
+        };
+        /** FeatureUpdate */
+        FeatureUpdate: {
+            /** Enabled */
+            enabled?: boolean | null;
+            /** Provider */
+            provider?: ("auto" | "local" | "remote") | null;
+        };
+        /** FeedbackPage */
+        FeedbackPage: {
+            /** Items */
+            items: components["schemas"]["FeedbackRead"][];
+            /** Next Cursor */
+            next_cursor: string | null;
+        };
+        /** FeedbackRead */
+        FeedbackRead: {
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Email Id */
+            email_id: string | null;
+            /** Feature */
+            feature: string;
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /** New */
+            new: unknown;
+            /** Old */
+            old: unknown;
+            /** Sender Address */
+            sender_address: string | null;
+        };
         /** FolderCreate */
         FolderCreate: {
             /**
@@ -1520,6 +1960,16 @@ export interface components {
             timestamp: string;
             /** Version */
             version: string;
+        };
+        /**
+         * Highlights
+         * @description Escaped HTML; the query's words in ``<mark>``. ``body`` is at most 200 characters.
+         */
+        Highlights: {
+            /** Body */
+            body: string;
+            /** Subject */
+            subject: string;
         };
         /** ImportCreated */
         ImportCreated: {
@@ -1673,6 +2123,35 @@ export interface components {
             /** Message */
             message: string;
         };
+        /** NotificationSettings */
+        NotificationSettings: {
+            /**
+             * Desktop
+             * @default false
+             */
+            desktop?: boolean;
+            /**
+             * High Priority
+             * @default true
+             */
+            high_priority?: boolean;
+            quiet_hours?: components["schemas"]["QuietHours"];
+            /**
+             * Toasts
+             * @default true
+             */
+            toasts?: boolean;
+        };
+        /** NotificationUpdate */
+        NotificationUpdate: {
+            /** Desktop */
+            desktop?: boolean | null;
+            /** High Priority */
+            high_priority?: boolean | null;
+            quiet_hours?: components["schemas"]["QuietHoursUpdate"] | null;
+            /** Toasts */
+            toasts?: boolean | null;
+        };
         /** OAuthStartRead */
         OAuthStartRead: {
             /** Authorization Url */
@@ -1699,6 +2178,33 @@ export interface components {
             new_password?: string | null;
             /** Timezone */
             timezone?: string | null;
+        };
+        /** QuietHours */
+        QuietHours: {
+            /**
+             * Enabled
+             * @default false
+             */
+            enabled?: boolean;
+            /**
+             * End
+             * @default 07:00
+             */
+            end?: string;
+            /**
+             * Start
+             * @default 22:00
+             */
+            start?: string;
+        };
+        /** QuietHoursUpdate */
+        QuietHoursUpdate: {
+            /** Enabled */
+            enabled?: boolean | null;
+            /** End */
+            end?: string | null;
+            /** Start */
+            start?: string | null;
         };
         /** Readiness */
         Readiness: {
@@ -1757,6 +2263,17 @@ export interface components {
             message: string;
             /** Verification Required */
             verification_required: boolean;
+        };
+        /** RelatedEmail */
+        RelatedEmail: {
+            email: components["schemas"]["EmailSummary"];
+            /** Score */
+            score: number;
+        };
+        /** RelatedPage */
+        RelatedPage: {
+            /** Items */
+            items: components["schemas"]["RelatedEmail"][];
         };
         /**
          * ReplyCreate
@@ -1820,6 +2337,30 @@ export interface components {
              * Format: date-time
              */
             send_at: string;
+        };
+        /** SearchHit */
+        SearchHit: {
+            email: components["schemas"]["EmailSummary"];
+            highlights: components["schemas"]["Highlights"];
+            /**
+             * Matched
+             * @enum {string}
+             */
+            matched: "keyword" | "semantic" | "both";
+            /** Score */
+            score: number;
+        };
+        /** SearchPage */
+        SearchPage: {
+            /** Items */
+            items: components["schemas"]["SearchHit"][];
+            /**
+             * Mode Used
+             * @enum {string}
+             */
+            mode_used: "hybrid" | "keyword" | "semantic";
+            /** Next Cursor */
+            next_cursor: string | null;
         };
         /** SecurityEventRead */
         SecurityEventRead: {
@@ -1919,6 +2460,50 @@ export interface components {
             /** User Agent */
             user_agent: string | null;
         };
+        /** SettingsRead */
+        SettingsRead: {
+            ai?: components["schemas"]["AISettings"];
+            /**
+             * Language
+             * @enum {string}
+             */
+            language: "en" | "de";
+            /**
+             * Mark Read
+             * @default after_2s
+             * @enum {string}
+             */
+            mark_read?: "immediately" | "after_2s" | "never";
+            notifications?: components["schemas"]["NotificationSettings"];
+            /**
+             * Shortcuts Enabled
+             * @default true
+             */
+            shortcuts_enabled?: boolean;
+            /**
+             * Theme
+             * @default auto
+             * @enum {string}
+             */
+            theme?: "light" | "dark" | "auto";
+            /** Timezone */
+            timezone: string;
+        };
+        /** SettingsUpdate */
+        SettingsUpdate: {
+            ai?: components["schemas"]["AIUpdate"] | null;
+            /** Language */
+            language?: ("en" | "de") | null;
+            /** Mark Read */
+            mark_read?: ("immediately" | "after_2s" | "never") | null;
+            notifications?: components["schemas"]["NotificationUpdate"] | null;
+            /** Shortcuts Enabled */
+            shortcuts_enabled?: boolean | null;
+            /** Theme */
+            theme?: ("light" | "dark" | "auto") | null;
+            /** Timezone */
+            timezone?: string | null;
+        };
         /** SnoozeRequest */
         SnoozeRequest: {
             /**
@@ -1926,6 +2511,68 @@ export interface components {
              * Format: date-time
              */
             until: string;
+        };
+        /** SuggestionRead */
+        SuggestionRead: {
+            /** Id */
+            id: string;
+            /** Language */
+            language: string;
+            /** Text */
+            text: string;
+            /**
+             * Tone
+             * @enum {string}
+             */
+            tone: "formal" | "informal" | "friendly" | "business";
+        };
+        /** SuggestionsResponse */
+        SuggestionsResponse: {
+            /** Fallback Reason */
+            fallback_reason?: string | null;
+            /**
+             * Mode
+             * @enum {string}
+             */
+            mode: "local" | "remote";
+            /** Suggestions */
+            suggestions: components["schemas"]["SuggestionRead"][];
+        };
+        /** SummarizeRequest */
+        SummarizeRequest: {
+            /** Email Id */
+            email_id?: string | null;
+            /**
+             * Style
+             * @default short
+             * @enum {string}
+             */
+            style?: "short" | "detailed" | "bullets";
+            /** Thread Id */
+            thread_id?: string | null;
+        };
+        /** SummaryResponse */
+        SummaryResponse: {
+            /** Action Items */
+            action_items: components["schemas"]["ActionItemRead"][];
+            /** Fallback Reason */
+            fallback_reason?: string | null;
+            /** Language */
+            language: string;
+            /** Main Points */
+            main_points: string[];
+            /**
+             * Mode
+             * @enum {string}
+             */
+            mode: "local" | "remote";
+            /**
+             * Style
+             * @enum {string}
+             */
+            style: "short" | "detailed" | "bullets";
+            /** Summary */
+            summary: string;
         };
         /** SyncQueued */
         SyncQueued: {
@@ -1995,6 +2642,38 @@ export interface components {
              * @enum {string}
              */
             source: "user" | "ai";
+        };
+        /** TagsRequest */
+        TagsRequest: {
+            /**
+             * Apply
+             * @default false
+             */
+            apply?: boolean;
+            /** Email Ids */
+            email_ids: string[];
+        };
+        /** TagsResponse */
+        TagsResponse: {
+            /** Results */
+            results: components["schemas"]["TagsResult"][];
+        };
+        /** TagsResult */
+        TagsResult: {
+            /**
+             * Email Id
+             * Format: uuid
+             */
+            email_id: string;
+            /** Tags */
+            tags: components["schemas"]["TagSuggestion"][];
+        };
+        /** TagSuggestion */
+        TagSuggestion: {
+            /** Confidence */
+            confidence: number;
+            /** Path */
+            path: string;
         };
         /** TagUpdate */
         TagUpdate: {
@@ -3424,6 +4103,676 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content?: never;
+            };
+            /** @description Invalid input (VAL001–VAL008) or a refused action */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Missing, expired or invalid credentials (AUTH001–AUTH003, AUTH010) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not allowed (AUTH004, RES005) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not found, or not yours (RES001) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Request too large (VAL006) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Rate limited (RATE001–RATE003, AUTH007), with Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Internal error (SRV001, SRV006) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A backing service is unavailable (SRV002) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    ask_api_ai_ask_post: {
+        parameters: {
+            query?: {
+                stream?: boolean;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AskRequest"];
+            };
+        };
+        responses: {
+            /** @description The answer; as events `answer` ({delta}), `citations` and `done` ({mode}) when streamed (`Accept: text/event-stream` or `?stream=1`). */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AskAnswer"];
+                    "text/event-stream": unknown;
+                };
+            };
+            /** @description Invalid input (VAL001–VAL008) or a refused action */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Missing, expired or invalid credentials (AUTH001–AUTH003, AUTH010) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not allowed (AUTH004, RES005) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not found, or not yours (RES001) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Request too large (VAL006) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Rate limited (RATE001–RATE003, AUTH007), with Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Internal error (SRV001, SRV006) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A backing service is unavailable (SRV002) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    classify_api_ai_classify_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ClassifyRequest"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ClassifyResponse"];
+                };
+            };
+            /** @description Invalid input (VAL001–VAL008) or a refused action */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Missing, expired or invalid credentials (AUTH001–AUTH003, AUTH010) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not allowed (AUTH004, RES005) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not found, or not yours (RES001) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Request too large (VAL006) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Rate limited (RATE001–RATE003, AUTH007), with Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Internal error (SRV001, SRV006) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A backing service is unavailable (SRV002) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    list_feedback_api_ai_feedback_get: {
+        parameters: {
+            query?: {
+                cursor?: string | null;
+                feature?: ("classify" | "priority" | "tags") | null;
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FeedbackPage"];
+                };
+            };
+            /** @description Invalid input (VAL001–VAL008) or a refused action */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Missing, expired or invalid credentials (AUTH001–AUTH003, AUTH010) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not allowed (AUTH004, RES005) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not found, or not yours (RES001) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Request too large (VAL006) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Rate limited (RATE001–RATE003, AUTH007), with Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Internal error (SRV001, SRV006) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A backing service is unavailable (SRV002) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    delete_feedback_api_ai_feedback__feedback_id__delete: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                feedback_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Invalid input (VAL001–VAL008) or a refused action */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Missing, expired or invalid credentials (AUTH001–AUTH003, AUTH010) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not allowed (AUTH004, RES005) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not found, or not yours (RES001) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Request too large (VAL006) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Rate limited (RATE001–RATE003, AUTH007), with Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Internal error (SRV001, SRV006) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A backing service is unavailable (SRV002) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    generate_tags_api_ai_generate_tags_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["TagsRequest"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TagsResponse"];
+                };
+            };
+            /** @description Invalid input (VAL001–VAL008) or a refused action */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Missing, expired or invalid credentials (AUTH001–AUTH003, AUTH010) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not allowed (AUTH004, RES005) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not found, or not yours (RES001) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Request too large (VAL006) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Rate limited (RATE001–RATE003, AUTH007), with Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Internal error (SRV001, SRV006) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A backing service is unavailable (SRV002) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    suggestions_api_ai_suggestions_get: {
+        parameters: {
+            query: {
+                email_id: string;
+                tone?: "formal" | "informal" | "friendly" | "business";
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SuggestionsResponse"];
+                };
+            };
+            /** @description Invalid input (VAL001–VAL008) or a refused action */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Missing, expired or invalid credentials (AUTH001–AUTH003, AUTH010) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not allowed (AUTH004, RES005) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not found, or not yours (RES001) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Request too large (VAL006) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Rate limited (RATE001–RATE003, AUTH007), with Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Internal error (SRV001, SRV006) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A backing service is unavailable (SRV002) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    summarize_api_ai_summarize_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SummarizeRequest"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SummaryResponse"];
+                };
             };
             /** @description Invalid input (VAL001–VAL008) or a refused action */
             400: {
@@ -6351,6 +7700,100 @@ export interface operations {
             };
         };
     };
+    ai_decisions_api_emails__email_id__ai_decisions_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                email_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DecisionList"];
+                };
+            };
+            /** @description Invalid input (VAL001–VAL008) or a refused action */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Missing, expired or invalid credentials (AUTH001–AUTH003, AUTH010) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not allowed (AUTH004, RES005) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not found, or not yours (RES001) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Request too large (VAL006) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Rate limited (RATE001–RATE003, AUTH007), with Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Internal error (SRV001, SRV006) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A backing service is unavailable (SRV002) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
     download_attachment_api_emails__email_id__attachments__attachment_id__get: {
         parameters: {
             query?: {
@@ -6659,6 +8102,102 @@ export interface operations {
                 };
                 content: {
                     "message/rfc822": unknown;
+                };
+            };
+            /** @description Invalid input (VAL001–VAL008) or a refused action */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Missing, expired or invalid credentials (AUTH001–AUTH003, AUTH010) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not allowed (AUTH004, RES005) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not found, or not yours (RES001) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Request too large (VAL006) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Rate limited (RATE001–RATE003, AUTH007), with Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Internal error (SRV001, SRV006) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A backing service is unavailable (SRV002) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    related_api_emails__email_id__related_get: {
+        parameters: {
+            query?: {
+                limit?: number;
+            };
+            header?: never;
+            path: {
+                email_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RelatedPage"];
                 };
             };
             /** @description Invalid input (VAL001–VAL008) or a refused action */
@@ -8103,6 +9642,293 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ImportRead"];
+                };
+            };
+            /** @description Invalid input (VAL001–VAL008) or a refused action */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Missing, expired or invalid credentials (AUTH001–AUTH003, AUTH010) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not allowed (AUTH004, RES005) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not found, or not yours (RES001) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Request too large (VAL006) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Rate limited (RATE001–RATE003, AUTH007), with Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Internal error (SRV001, SRV006) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A backing service is unavailable (SRV002) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    search_api_search_get: {
+        parameters: {
+            query?: {
+                cursor?: string | null;
+                date_from?: string | null;
+                date_to?: string | null;
+                limit?: number;
+                mode?: "hybrid" | "keyword" | "semantic";
+                q?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SearchPage"];
+                };
+            };
+            /** @description Invalid input (VAL001–VAL008) or a refused action */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Missing, expired or invalid credentials (AUTH001–AUTH003, AUTH010) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not allowed (AUTH004, RES005) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not found, or not yours (RES001) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Request too large (VAL006) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Rate limited (RATE001–RATE003, AUTH007), with Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Internal error (SRV001, SRV006) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A backing service is unavailable (SRV002) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    get_settings_api_settings_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SettingsRead"];
+                };
+            };
+            /** @description Invalid input (VAL001–VAL008) or a refused action */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Missing, expired or invalid credentials (AUTH001–AUTH003, AUTH010) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not allowed (AUTH004, RES005) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not found, or not yours (RES001) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Request too large (VAL006) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Rate limited (RATE001–RATE003, AUTH007), with Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Internal error (SRV001, SRV006) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A backing service is unavailable (SRV002) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    update_settings_api_settings_patch: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SettingsUpdate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SettingsRead"];
                 };
             };
             /** @description Invalid input (VAL001–VAL008) or a refused action */
