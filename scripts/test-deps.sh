@@ -2,7 +2,8 @@
 # Installs the system packages the test suite runs against, when they are missing:
 # Debian's redis-server (the tests start their own instance on a free port), and nginx and
 # openssl for the checks of the deployment's nginx configuration and the mail servers' TLS,
-# Dovecot (the IMAP server the mail tests sync against), and wrk for `make bench`.
+# Dovecot (the IMAP server the mail tests sync against), wrk for `make bench`, and Chromium (the
+# browser the web client's end-to-end tests drive through Playwright; no browser downloads).
 set -euo pipefail
 
 # The mail corpora of tests/message/test_corpora.py: CPython's test_email data and SpamAssassin's.
@@ -14,6 +15,7 @@ command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || missing+=(nginx-li
 command -v openssl >/dev/null 2>&1 || missing+=(openssl)
 command -v wrk >/dev/null 2>&1 || missing+=(wrk)  # the load generator of `make bench`
 [ -x /usr/sbin/dovecot ] || missing+=(dovecot-imapd)
+command -v chromium >/dev/null 2>&1 || missing+=(chromium)
 
 if [ ${#missing[@]} -eq 0 ]; then
   exit 0

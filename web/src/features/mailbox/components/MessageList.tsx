@@ -68,7 +68,6 @@ export function MessageList({
       role="listbox"
       aria-label={label}
       aria-multiselectable="true"
-      aria-setsize={hasNextPage ? -1 : items.length}
       aria-activedescendant={activeId ? `row-${activeId}` : undefined}
       aria-busy={isFetchingNextPage}
       tabIndex={0}
@@ -102,6 +101,7 @@ export function MessageList({
               key={row.key}
               email={email}
               index={row.index}
+              setSize={hasNextPage ? -1 : items.length}
               top={row.start}
               domId={`row-${email.id}`}
               active={row.index === activeIndex}

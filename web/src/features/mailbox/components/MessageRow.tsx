@@ -8,6 +8,8 @@ export const ROW_HEIGHT = 80;
 interface Props {
   email: EmailSummary;
   index: number;
+  /** The list's length, -1 while more pages may follow (ARIA: unknown). */
+  setSize: number;
   top: number;
   active: boolean;
   open: boolean;
@@ -20,6 +22,7 @@ interface Props {
 function MessageRowView({
   email,
   index,
+  setSize,
   top,
   active,
   open,
@@ -37,6 +40,7 @@ function MessageRowView({
       aria-selected={selected}
       aria-current={open ? "true" : undefined}
       aria-posinset={index + 1}
+      aria-setsize={setSize}
       data-index={index}
       className={`row${email.is_read ? "" : " unread"}${active ? " active" : ""}${open ? " open" : ""}${selected ? " selected" : ""}`}
       style={{ transform: `translateY(${top}px)`, height: ROW_HEIGHT }}
@@ -53,7 +57,9 @@ function MessageRowView({
           onToggle(email.id, event.shiftKey);
         }}
       >
-        <input type="checkbox" tabIndex={-1} checked={selected} readOnly />
+        {/* Drawn, not an <input>: a control inside an option is nested interactive content;
+            the option's aria-selected tells assistive technology. */}
+        <span className="row-box" />
       </span>
       <div className="row-main">
         <div className="row-line">

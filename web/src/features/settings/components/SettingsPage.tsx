@@ -1,13 +1,24 @@
 import { Suspense, useState } from "react";
 import { useTranslation } from "react-i18next";
 import { NavLink, Outlet } from "react-router";
+import { Alert } from "@/components/ui/Alert";
 import { Spinner } from "@/components/ui/Spinner";
-import { LANGUAGES } from "@/lib/i18n";
+import { errorMessage } from "@/lib/errorMessage";
+import { LANGUAGES, type Language } from "@/lib/i18n";
 import { applyTheme, storedTheme, type Theme } from "@/lib/theme";
+import { useUpdateProfile } from "../api/profile";
 
 export function GeneralSettings() {
   const { t, i18n } = useTranslation("settings");
   const [theme, setTheme] = useState<Theme>(storedTheme);
+  const profile = useUpdateProfile();
+
+  // The profile's language wins on the next load (and picks the system mails' language), so the
+  // choice is saved there, not only in this browser.
+  function changeLanguage(language: Language) {
+    void i18n.changeLanguage(language);
+    profile.mutate({ language });
+  }
   return (
     <section>
       <h2>{t("general.title")}</h2>
@@ -34,7 +45,7 @@ export function GeneralSettings() {
         <select
           id="language"
           value={i18n.resolvedLanguage}
-          onChange={(e) => void i18n.changeLanguage(e.target.value)}
+          onChange={(e) => changeLanguage(e.target.value as Language)}
         >
           {LANGUAGES.map((lng) => (
             <option key={lng} value={lng}>
@@ -43,6 +54,7 @@ export function GeneralSettings() {
           ))}
         </select>
       </div>
+      {profile.error ? <Alert>{errorMessage(t, profile.error)}</Alert> : null}
     </section>
   );
 }
