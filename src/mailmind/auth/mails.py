@@ -49,7 +49,8 @@ TEXTS = {
 }
 
 # Verification completes with one click on the API; a reset needs a form (the web client's).
-PATHS = {"verify_email": "/api/auth/verify-email", "reset_password": "/reset-password"}
+# Pages of the web client, which call the API (/api/auth/verify-email, /api/auth/reset-password).
+PATHS = {"verify_email": "/verify-email", "reset_password": "/reset-password"}
 
 
 def render_mail(
