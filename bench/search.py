@@ -338,10 +338,6 @@ async def run(args: argparse.Namespace, workdir: Path) -> None:
                 )
             await build_mailbox(runtime, user.id, args.messages, args.seed, maildir)
             await embed_mailbox(runtime, user.id, args.seed)
-            async with runtime.db.session() as session:
-                from sqlalchemy import text
-
-                await session.execute(text("VACUUM ANALYZE"))
             timings = await measure_api(runtime, user, args.rounds)
         finally:
             await runtime.close()
