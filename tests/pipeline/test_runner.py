@@ -237,3 +237,16 @@ def test_input_hash_is_sha256_of_the_canonical_input() -> None:
     payload = {"b": 1, "a": "x"}
     expected = hashlib.sha256(orjson.dumps(payload, option=orjson.OPT_SORT_KEYS)).hexdigest()
     assert input_hash(payload) == expected == input_hash({"a": "x", "b": 1})
+
+
+async def test_results_drop_the_users_cached_search_results(runtime: Runtime) -> None:
+    from mailmind.search.cache import _generation_key
+
+    _, account = await make_account(runtime)
+    inbox = await make_folder(runtime, account, "INBOX", "inbox")
+    await ingest(runtime, account, inbox, [mail("Contract for the client", LONG_BODY)])
+    before = await runtime.store.get(_generation_key(account.user_id))
+
+    await drain_jobs(runtime)
+
+    assert await runtime.store.get(_generation_key(account.user_id)) != before

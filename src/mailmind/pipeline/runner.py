@@ -427,7 +427,11 @@ async def _store(
     await session.flush()
 
     from mailmind.realtime.publish import publish_after_commit
+    from mailmind.search.cache import bump_after_commit
 
+    # New categories, priorities, tags and vectors change search results: drop cached ones.
+    for user_id in {m.input.user_id for m in messages}:
+        bump_after_commit(session, runtime.store, user_id)
     for m in messages:
         outputs = by_message.get(m.input.id)
         if not plans[m.input.id] or outputs is None:
