@@ -13,6 +13,7 @@ SAMPLES = Path(__file__).parent / "samples"
 async def test_pool_parses_like_the_parser_once_started():
     raws = [p.read_bytes() for p in sorted(SAMPLES.glob("*.eml"))]
     assert len(raws) >= parsepool.MIN_BATCH
+    parsepool.shutdown()  # a pool another test started would already be up
     try:
         # The first call starts the process and leaves the batch to the caller.
         assert await parsepool.parse_batch(raws, processes=1) is None
