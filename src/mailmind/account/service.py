@@ -88,38 +88,36 @@ def _server_fields(account: MailAccount, prefix: str) -> tuple[str, int, Any, st
     return str(host), int(port), security, str(username)
 
 
+def _connection(
+    runtime: Runtime, account: MailAccount, prefix: str, access_token: str | None
+) -> dict[str, Any]:
+    """The fields IMAP and SMTP configurations share: server, login, and the password (sealed
+    with the account) unless an OAuth ``access_token`` is used."""
+    host, port, security, username = _server_fields(account, prefix)
+    password = None if access_token else tokens.open_secret(runtime, account).get("password")
+    return {
+        "host": host,
+        "port": port,
+        "security": security,
+        "username": username,
+        "password": password,
+        "access_token": access_token,
+        "ca_file": runtime.settings.mail_ca_file,
+    }
+
+
 def imap_config(
     runtime: Runtime, account: MailAccount, *, access_token: str | None = None
 ) -> ImapConfig:
     """The account's IMAP settings with its password (or ``access_token`` for XOAUTH2)."""
-    host, port, security, username = _server_fields(account, "imap")
-    password = None if access_token else tokens.open_secret(runtime, account).get("password")
-    return ImapConfig(
-        host=host,
-        port=port,
-        security=security,
-        username=username,
-        password=password,
-        access_token=access_token,
-        ca_file=runtime.settings.mail_ca_file,
-    )
+    return ImapConfig(**_connection(runtime, account, "imap", access_token))
 
 
 def smtp_config(
     runtime: Runtime, account: MailAccount, *, access_token: str | None = None
 ) -> SmtpConfig:
     """The account's SMTP settings with its password (or ``access_token`` for XOAUTH2)."""
-    host, port, security, username = _server_fields(account, "smtp")
-    password = None if access_token else tokens.open_secret(runtime, account).get("password")
-    return SmtpConfig(
-        host=host,
-        port=port,
-        security=security,
-        username=username,
-        password=password,
-        access_token=access_token,
-        ca_file=runtime.settings.mail_ca_file,
-    )
+    return SmtpConfig(**_connection(runtime, account, "smtp", access_token))
 
 
 async def connection_configs(
