@@ -2,7 +2,13 @@
 import { useQueryClient, type QueryClient } from "@tanstack/react-query";
 import { useEffect } from "react";
 import { useTranslation } from "react-i18next";
-import { patchEmails, queryKeys, removeFromLists, type EmailPatch } from "@/lib/api/mailCache";
+import {
+  patchEmails,
+  queryKeys,
+  refreshLists,
+  removeFromLists,
+  type EmailPatch,
+} from "@/lib/api/mailCache";
 import { getAccessToken, refresh, subscribeSession, getSessionState } from "@/lib/auth/session";
 import { useUiStore, type SyncProgress } from "@/lib/uiStore";
 import { RealtimeClient, defaultSocketUrl, type RealtimeEvent } from "@/lib/ws";
@@ -21,7 +27,7 @@ export function applyEvent(
   const data = event.data;
   switch (event.type) {
     case "new_email": {
-      void client.invalidateQueries({ queryKey: queryKeys.emailLists });
+      refreshLists(client);
       void client.invalidateQueries({ queryKey: queryKeys.folders });
       hooks.announce(hooks.newMail(typeof data.subject === "string" ? data.subject : ""));
       break;
@@ -37,13 +43,13 @@ export function applyEvent(
       const moved = "folder_id" in changes || "deleted" in changes || "snoozed_until" in changes;
       if (moved) {
         removeFromLists(client, ids);
-        void client.invalidateQueries({ queryKey: queryKeys.emailLists });
+        refreshLists(client);
       }
       void client.invalidateQueries({ queryKey: queryKeys.folders });
       break;
     }
     case "email_processed": {
-      void client.invalidateQueries({ queryKey: queryKeys.emailLists });
+      refreshLists(client);
       break;
     }
     case "sync_status": {
@@ -66,7 +72,7 @@ export function applyEvent(
       if (status !== "syncing") {
         void client.invalidateQueries({ queryKey: queryKeys.accounts });
         void client.invalidateQueries({ queryKey: queryKeys.folders });
-        void client.invalidateQueries({ queryKey: queryKeys.emailLists });
+        refreshLists(client);
       }
       break;
     }

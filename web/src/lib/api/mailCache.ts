@@ -21,6 +21,22 @@ export const queryKeys = {
   email: (id: string) => ["email", id] as const,
 };
 
+/** Every optimistic change to mail carries this key, so list refreshes can wait for it. */
+export const mailChangeKey = ["mail-change"] as const;
+
+/**
+ * Refetches the cached lists after a live event. While a change of the user's own is in
+ * flight a refetch could answer from before that change and bring moved mail back, so the
+ * lists are only marked stale then; the change refetches them when it settles.
+ */
+export function refreshLists(client: QueryClient): void {
+  const busy = client.isMutating({ mutationKey: mailChangeKey }) > 0;
+  void client.invalidateQueries({
+    queryKey: queryKeys.emailLists,
+    refetchType: busy ? "none" : "active",
+  });
+}
+
 type EmailLists = InfiniteData<EmailPage, string | null>;
 export type Snapshot = [readonly unknown[], unknown][];
 

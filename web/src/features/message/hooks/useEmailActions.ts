@@ -2,6 +2,7 @@ import { useMutation, useQueryClient } from "@tanstack/react-query";
 import { useTranslation } from "react-i18next";
 import { api, unwrap } from "@/lib/api/client";
 import {
+  mailChangeKey,
   patchEmails,
   queryKeys,
   removeFromLists,
@@ -28,6 +29,7 @@ export function useEmailActions() {
   const announce = useUiStore((state) => state.announce);
 
   return useMutation({
+    mutationKey: mailChangeKey,
     mutationFn: async ({ ids, action, folderId }: EmailAction) =>
       unwrap(
         await api.POST("/api/emails/bulk", {
@@ -65,9 +67,12 @@ export function useEmailActions() {
     },
     onSettled: (_data, _error, { action }) => {
       void client.invalidateQueries({ queryKey: queryKeys.folders });
+      if (client.isMutating({ mutationKey: mailChangeKey }) === 1) {
+        // The last change in flight: the server now has all of them, so the shown list may
+        // refetch (live events held theirs back meanwhile); other views refetch when shown.
+        void client.invalidateQueries({ queryKey: queryKeys.emailLists });
+      }
       if (LEAVES_LIST.has(action)) {
-        // Other views (the Archive, the target folder) refetch when shown; this one is current.
-        void client.invalidateQueries({ queryKey: queryKeys.emailLists, refetchType: "none" });
         void client.invalidateQueries({ queryKey: queryKeys.threads, refetchType: "none" });
       }
     },
