@@ -17,6 +17,8 @@ export const NAMESPACES = [
   "compose",
   "settings",
   "errors",
+  "search",
+  "ai",
 ] as const;
 export const LANGUAGE_STORAGE_KEY = "mm-language";
 
