@@ -54,6 +54,8 @@ def configure_logging(*, json: bool, level: str = "INFO") -> None:
     )
     structlog.configure(
         processors=[
+            # First, so a line below the logger's level costs a level check, not the chain.
+            structlog.stdlib.filter_by_level,
             *shared,
             structlog.processors.format_exc_info
             if json
