@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import timedelta
 
 from mailmind.kit.time import utcnow
@@ -213,3 +214,42 @@ async def test_a_user_never_sees_another_users_mail(client, runtime, box):
         await create_message(s, stranger.account, stranger.inbox)
     assert await _ids(client, box.headers) == []
     assert await _ids(client, box.headers, folder_role="inbox") == []
+
+
+async def test_views_over_several_folders_show_each_mail_once(client, runtime, box):
+    """The same Message-ID in INBOX and Archive, and in a second account: one row in unified
+    views, a copy that matches the view; every copy in its own folder."""
+    async with runtime.db.session() as s:
+        from tests.factories import create_account
+
+        second = await create_account(s, box.user)
+        second_inbox = await create_folder(s, second, role="inbox")
+        archive = await create_folder(s, box.account, role="archive")
+        shared = {"dedupe_key": "<same@example.com>", "message_id_header": "<same@example.com>"}
+        first = await create_message(s, box.account, box.inbox, subject="copy", **shared)
+        archived = await create_message(
+            s, box.account, archive, subject="copy", is_starred=True, **shared
+        )
+        other = await create_message(s, second, second_inbox, subject="copy", **shared)
+        trashed = await create_message(s, box.account, box.folders["trash"], subject="copy")
+        alone = await create_message(s, box.account, box.inbox, subject="alone")
+    copies = {str(first.id), str(archived.id), str(other.id)}
+    unified = await _ids(client, box.headers)
+    assert len(unified) == 2 and str(alone.id) in unified and len(copies & set(unified)) == 1
+    inbox = await _ids(client, box.headers, folder_role="inbox")
+    assert len(inbox) == 2 and str(alone.id) in inbox
+    assert len({str(first.id), str(other.id)} & set(inbox)) == 1
+    # Only the archived copy is starred: the starred view shows that one.
+    assert await _ids(client, box.headers, is_starred="true") == [str(archived.id)]
+    assert await _ids(client, box.headers, folder_id=str(archive.id)) == [str(archived.id)]
+    assert await _ids(client, box.headers, folder_id=str(second_inbox.id)) == [str(other.id)]
+    assert await _ids(client, box.headers, folder_id=str(box.folders["trash"].id)) == [
+        str(trashed.id)
+    ]
+    # A deleted copy no longer counts: another copy takes its place, still once.
+    shown = (copies & set(unified)).pop()
+    async with runtime.db.session() as s:
+        row = await s.get(type(first), uuid.UUID(shown))
+        row.deleted_at = utcnow()
+    unified = await _ids(client, box.headers)
+    assert len(unified) == 2 and shown not in unified and len(copies & set(unified)) == 1

@@ -10,7 +10,7 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, and_, exists, false, func, or_, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import defer
+from sqlalchemy.orm import aliased, defer
 
 from mailmind.kit.time import utcnow
 from mailmind.models import (
@@ -54,43 +54,66 @@ def _folders(user_id: uuid.UUID, account_id: uuid.UUID | None) -> Any:
 
 
 def filter_conditions(f: MessageFilter) -> list[ColumnElement[bool]]:
+    """The rows of the view ``f`` describes. A view over more than one folder shows each mail
+    once (PRODUCT_SPEC §2.2): of the copies with the same ``dedupe_key`` that match the view
+    (the same Message-ID in INBOX and an archive folder, or in two accounts), the oldest row."""
+    conditions = _view_conditions(f, Message)
+    if f.folder_id is None:
+        copy = aliased(Message)
+        conditions.append(
+            or_(
+                Message.dedupe_key.is_(None),
+                ~exists(
+                    select(copy.id).where(
+                        copy.dedupe_key == Message.dedupe_key,
+                        copy.id < Message.id,
+                        *_view_conditions(f, copy),
+                    )
+                ),
+            )
+        )
+    return conditions
+
+
+def _view_conditions(f: MessageFilter, row: Any) -> list[ColumnElement[bool]]:
+    """``f``'s conditions on ``row`` (the ``Message`` entity or an alias of it)."""
     conditions: list[ColumnElement[bool]] = [
-        Message.user_id == f.user_id,
-        Message.deleted_at.is_(None),
+        row.user_id == f.user_id,
+        row.deleted_at.is_(None),
     ]
     if f.account_id is not None:
-        conditions.append(Message.account_id == f.account_id)
+        conditions.append(row.account_id == f.account_id)
     if f.folder_id is not None:
-        conditions.append(Message.folder_id == f.folder_id)
+        conditions.append(row.folder_id == f.folder_id)
     elif f.folder_role is not None:
         folders = _folders(f.user_id, f.account_id).where(Folder.role == f.folder_role)
-        conditions.append(Message.folder_id.in_(folders))
+        conditions.append(row.folder_id.in_(folders))
     elif f.send_status is None:
         # Mail in a mailbox, outside Spam and Trash; outgoing mail without a folder only shows in
         # its send_status view.
         folders = _folders(f.user_id, f.account_id).where(Folder.role.not_in(HIDDEN_ROLES))
-        conditions.append(Message.folder_id.in_(folders))
+        conditions.append(row.folder_id.in_(folders))
     if f.send_status is not None:
-        conditions.append(Message.send_status == f.send_status)
+        conditions.append(row.send_status == f.send_status)
     if f.snoozed:
-        conditions.append(Message.snoozed_until.is_not(None))
+        conditions.append(row.snoozed_until.is_not(None))
     else:
-        conditions.append(Message.snoozed_until.is_(None))
+        conditions.append(row.snoozed_until.is_(None))
     if f.category is not None:
-        conditions.append(Message.category == f.category)
+        conditions.append(row.category == f.category)
     if f.priority_band is not None:
-        conditions.append(Message.priority_band == f.priority_band)
+        conditions.append(row.priority_band == f.priority_band)
     if f.is_read is not None:
-        conditions.append(Message.is_read.is_(f.is_read))
+        conditions.append(row.is_read.is_(f.is_read))
     if f.is_starred is not None:
-        conditions.append(Message.is_starred.is_(f.is_starred))
+        conditions.append(row.is_starred.is_(f.is_starred))
     if f.has_attachments is not None:
-        conditions.append(Message.has_attachments.is_(f.has_attachments))
+        conditions.append(row.has_attachments.is_(f.has_attachments))
     if f.tag is not None:
         conditions.append(
             exists(
                 select(MessageTag.message_id).where(
-                    MessageTag.message_id == Message.id, subtree_ids(f.user_id, f.tag)
+                    MessageTag.message_id == row.id, subtree_ids(f.user_id, f.tag)
                 )
             )
         )
