@@ -16,21 +16,21 @@ async def test_pool_parses_like_the_parser_once_started():
     parsepool.shutdown()  # a pool another test started would already be up
     try:
         # The first call starts the process and leaves the batch to the caller.
-        assert await parsepool.parse_batch(raws, processes=1) is None
+        assert await parsepool.prepare_batch(raws, processes=1) is None
         for _ in range(300):
-            pooled = await parsepool.parse_batch(raws, processes=1)
+            pooled = await parsepool.prepare_batch(raws, processes=1)
             if pooled is not None:
                 break
             await asyncio.sleep(0.1)
-        assert pooled == [parsepool.parse_one(raw) for raw in raws]
+        assert pooled == [parsepool.prepare_one(raw) for raw in raws]
     finally:
         parsepool.shutdown()
 
 
 async def test_small_batches_and_no_processes_stay_in_process():
     raws = [b"Subject: x\r\n\r\nbody\r\n"] * 3
-    assert await parsepool.parse_batch(raws, processes=1) is None
-    assert await parsepool.parse_batch(raws * 3, processes=0) is None
+    assert await parsepool.prepare_batch(raws, processes=1) is None
+    assert await parsepool.prepare_batch(raws * 3, processes=0) is None
 
 
 def test_auto_picks_one_process_on_a_second_core(monkeypatch):

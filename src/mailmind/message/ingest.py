@@ -8,7 +8,6 @@ or not at all and a crashed sync resumes from the last committed UID.
 from __future__ import annotations
 
 import uuid
-import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -33,8 +32,13 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from mailmind.kit.text import preview, search_config
 from mailmind.message.parse import Address, ParsedMessage
-from mailmind.message.parsepool import parse_batch, parse_one, processes_for
-from mailmind.message.quotes import normalize_subject, split_reply
+from mailmind.message.parsepool import (
+    PreparedMessage,
+    prepare_batch,
+    prepare_one,
+    processes_for,
+)
+from mailmind.message.quotes import normalize_subject
 from mailmind.message.sanitize import sanitize_html
 from mailmind.models import Attachment, Base, Folder, MailAccount, Message, MessageSource
 from mailmind.thread.threading import ThreadCandidate, assign_threads, refresh_threads
@@ -133,6 +137,20 @@ def search_vector(
     )
 
 
+def thread_candidate(item: IncomingMessage, p: ParsedMessage) -> ThreadCandidate:
+    return ThreadCandidate(
+        message_id=p.message_id,
+        in_reply_to=p.in_reply_to,
+        references=p.references,
+        normalized_subject=normalize_subject(p.subject),
+        subject=p.subject,
+        participants=frozenset(
+            a.address.lower() for a in [*([p.sender] if p.sender else []), *p.to, *p.cc]
+        ),
+        date=p.date or item.internal_date,
+    )
+
+
 def _table(model: type[Base]) -> Table:
     return Base.metadata.tables[model.__tablename__]
 
@@ -183,9 +201,12 @@ async def ingest_batch(
 
     raws = [item.raw for item in pending]
     processes = processes_for(runtime.settings.ingest_processes) if runtime is not None else 0
-    pooled = await parse_batch(raws, processes=processes)
-    parsed = list(zip(pending, pooled if pooled is not None else map(parse_one, raws), strict=True))
-    keyed = [(item, p, p.message_id or f"sha256:{p.raw_sha256}") for item, p in parsed]
+    pooled = await prepare_batch(raws, processes=processes)
+    prepared = pooled if pooled is not None else [prepare_one(raw) for raw in raws]
+    keyed = [
+        (item, ready, ready.parsed.message_id or f"sha256:{ready.parsed.raw_sha256}")
+        for item, ready in zip(pending, prepared, strict=True)
+    ]
 
     if dedupe == "uid":
         keyed = await _adopt_moved(session, folder, keyed, result)
@@ -194,20 +215,7 @@ async def ingest_batch(
     if not keyed:
         return result
 
-    candidates = [
-        ThreadCandidate(
-            message_id=p.message_id,
-            in_reply_to=p.in_reply_to,
-            references=p.references,
-            normalized_subject=normalize_subject(p.subject),
-            subject=p.subject,
-            participants=frozenset(
-                a.address.lower() for a in [*([p.sender] if p.sender else []), *p.to, *p.cc]
-            ),
-            date=p.date or item.internal_date,
-        )
-        for item, p, _ in keyed
-    ]
+    candidates = [thread_candidate(item, ready.parsed) for item, ready, _ in keyed]
     touched = await assign_threads(
         session, user_id=account.user_id, account_id=account.id, batch=candidates
     )
@@ -216,7 +224,8 @@ async def ingest_batch(
     message_rows: list[dict[str, Any]] = []
     source_rows: list[dict[str, Any]] = []
     attachment_rows: list[dict[str, Any]] = []
-    for (item, p, key), cand in zip(keyed, candidates, strict=True):
+    for (item, ready, key), cand in zip(keyed, candidates, strict=True):
+        p = ready.parsed
         message_id = uuid.uuid4()
         cid_map: dict[str, str] = {}
         for att in p.attachments:
@@ -240,8 +249,7 @@ async def ingest_batch(
         body_html = p.body_html
         if body_html and cid_map and "data-cid" in body_html:
             body_html = sanitize_html(body_html, cid_map=cid_map).html
-        reply = split_reply(p.body_text)
-        new_text = reply.new_text if reply.new_text.strip() else p.body_text
+        new_text = ready.new_text
         people = " ".join(
             person_terms(a) for a in [*([p.sender] if p.sender else []), *p.to, *p.cc, *p.reply_to]
         )
@@ -294,7 +302,7 @@ async def ingest_batch(
             {
                 "message_id": message_id,
                 "compression": "zlib",
-                "raw": zlib.compress(item.raw, 6),
+                "raw": ready.raw_zlib,
                 "raw_size": len(item.raw),
                 "sha256": p.raw_sha256,
             }
@@ -360,14 +368,14 @@ async def _skip_known_uids(
     return kept
 
 
-Keyed = list[tuple[IncomingMessage, ParsedMessage, str]]
+Keyed = list[tuple[IncomingMessage, PreparedMessage, str]]
 
 
 async def _adopt_moved(
     session: AsyncSession, folder: Folder, keyed: Keyed, result: IngestResult
 ) -> Keyed:
     """Give a UID back to a local row of this folder with the same Message-ID that has none."""
-    ids = [p.message_id for _, p, _ in keyed if p.message_id]
+    ids = [r.parsed.message_id for _, r, _ in keyed if r.parsed.message_id]
     if not ids:
         return keyed
     rows = await session.execute(
@@ -383,8 +391,8 @@ async def _adopt_moved(
         if mid is not None:
             orphans.setdefault(mid, []).append(row_id)
     kept: Keyed = []
-    for item, p, key in keyed:
-        waiting = orphans.get(p.message_id or "")
+    for item, ready, key in keyed:
+        waiting = orphans.get(ready.parsed.message_id or "")
         if waiting:
             row_id = waiting.pop(0)
             await session.execute(
@@ -399,7 +407,7 @@ async def _adopt_moved(
             )
             result.adopted.append(row_id)
             continue
-        kept.append((item, p, key))
+        kept.append((item, ready, key))
     return kept
 
 

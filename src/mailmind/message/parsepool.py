@@ -2,7 +2,9 @@
 
 Parsing is pure-Python CPU work (the ``email`` package, the sanitiser), about as long per
 message as storing it. In a process of its own it runs while the sync fetches the next batch and
-writes the previous one, instead of taking turns with them on the event loop's core.
+writes the previous one, instead of taking turns with them on the event loop's core. The other
+per-message work that needs only the raw bytes (separating the new text from quotes, compressing
+the source) goes with it.
 """
 
 from __future__ import annotations
@@ -13,13 +15,16 @@ import hashlib
 import multiprocessing
 import os
 import threading
+import zlib
 from collections.abc import Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass
 
 import structlog
 
 from mailmind.message.parse import ParsedMessage, parse_message
+from mailmind.message.quotes import split_reply
 
 log = structlog.get_logger(__name__)
 
@@ -51,9 +56,27 @@ def parse_one(raw: bytes) -> ParsedMessage:
         )
 
 
-def parse_many(raws: Sequence[bytes]) -> list[ParsedMessage]:
-    """Parse each raw message (runs in a pool process)."""
-    return [parse_one(raw) for raw in raws]
+@dataclass
+class PreparedMessage:
+    """A parsed message and what storing it needs besides: ``new_text``, the text without
+    quoted replies and signature (the whole text when nothing else is left), and ``raw_zlib``,
+    the raw source compressed for ``message_sources``."""
+
+    parsed: ParsedMessage
+    new_text: str
+    raw_zlib: bytes
+
+
+def prepare_one(raw: bytes) -> PreparedMessage:
+    parsed = parse_one(raw)
+    reply = split_reply(parsed.body_text)
+    new_text = reply.new_text if reply.new_text.strip() else parsed.body_text
+    return PreparedMessage(parsed, new_text, zlib.compress(raw, 6))
+
+
+def prepare_many(raws: Sequence[bytes]) -> list[PreparedMessage]:
+    """Prepare each raw message (runs in a pool process)."""
+    return [prepare_one(raw) for raw in raws]
 
 
 def processes_for(setting: int) -> int:
@@ -84,18 +107,18 @@ def shutdown() -> None:
         pool.shutdown(wait=True, cancel_futures=True)
 
 
-async def parse_batch(
+async def prepare_batch(
     raws: Sequence[bytes], *, processes: int, inline: bool = False
-) -> list[ParsedMessage] | None:
-    """The parsed messages, from a pool process when ``processes`` > 0; ``None`` means "parse
-    them yourself" (small batch, no pool, or the pool broke)."""
+) -> list[PreparedMessage] | None:
+    """The prepared messages, from a pool process when ``processes`` > 0; ``None`` means
+    "prepare them yourself" (small batch, no pool, or the pool broke)."""
     if inline or processes <= 0 or len(raws) < MIN_BATCH:
         return None
     pool, ready = _get_pool(processes)
     if not ready:
         return None
     try:
-        return await asyncio.get_running_loop().run_in_executor(pool, parse_many, list(raws))
+        return await asyncio.get_running_loop().run_in_executor(pool, prepare_many, list(raws))
     except BrokenProcessPool:
         # A pool process died (out of memory on a pathological message): start a new pool
         # next time and parse this batch here, where the parser's own limits apply.
