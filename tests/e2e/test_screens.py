@@ -86,6 +86,23 @@ def test_main_screens(page: Page, reader: User, width: int) -> None:
     check_accessibility(page, f"reader at {width} px")
     capture(page, "inbox-reader", width)
 
+    search = page.get_by_role("searchbox", name="Search mail")
+    search.fill("release")
+    search.press("Enter")
+    results = page.get_by_role("listbox", name="Search results")
+    expect(results.get_by_role("option").filter(has_text="Release notes 2.4")).to_be_visible()
+    check_accessibility(page, f"search results at {width} px")
+    capture(page, "search", width)
+
+    page.get_by_role("link", name="Ask", exact=True).click()
+    question = page.get_by_label("Your question")
+    question.fill("What changed in release 2.4?")
+    question.press("Enter")
+    answer = page.get_by_role("region", name="Answer")
+    expect(answer.get_by_role("link").filter(has_text="Release notes 2.4")).to_be_visible()
+    check_accessibility(page, f"ask at {width} px")
+    capture(page, "ask", width)
+
     page.get_by_role("button", name="Compose").click()
     dialog = page.get_by_role("dialog", name="New message")
     expect(dialog).to_be_visible()

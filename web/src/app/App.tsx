@@ -1,7 +1,7 @@
 import { QueryClientProvider, type QueryClient } from "@tanstack/react-query";
 import { lazy, Suspense } from "react";
 import { useTranslation } from "react-i18next";
-import { BrowserRouter, Link, Navigate, Route, Routes } from "react-router";
+import { BrowserRouter, Link, Navigate, Route, Routes, useLocation } from "react-router";
 import { Spinner } from "@/components/ui/Spinner";
 import { AppShell } from "./AppShell";
 import { RequireAuth } from "./RequireAuth";
@@ -36,6 +36,12 @@ function NotFound() {
   );
 }
 
+/** `/search?q=…` and `/ask` (the spec's routes) open in the mail panes, query kept. */
+function ToMail({ view }: { view: string }) {
+  const { search } = useLocation();
+  return <Navigate to={`/mail/${view}${search}`} replace />;
+}
+
 function Loading() {
   const { t } = useTranslation();
   return (
@@ -64,6 +70,8 @@ export function AppRoutes() {
         >
           <Route path="/" element={<Navigate to="/mail/inbox" replace />} />
           <Route path="/mail" element={<Navigate to="/mail/inbox" replace />} />
+          <Route path="/search" element={<ToMail view="search" />} />
+          <Route path="/ask" element={<ToMail view="ask" />} />
           <Route path="/mail/:view" element={<MailPage />} />
           <Route path="/mail/:view/:threadId" element={<MailPage />} />
           <Route path="/mail/:view/message/:emailId" element={<MailPage />} />

@@ -3,12 +3,14 @@ import { useTranslation } from "react-i18next";
 import { Link, Outlet } from "react-router";
 import { Button } from "@/components/ui/Button";
 import { useLogout, useMe } from "@/features/auth/api/auth";
+import { AskLink, HeaderSearch } from "@/features/search/components/HeaderSearch";
 import { applyUserLanguage } from "@/lib/i18n";
 import { useUiStore } from "@/lib/uiStore";
 import { HelpSheet } from "./HelpSheet";
 import { useRealtime } from "./realtime";
 
-/** Header, live region, help sheet and the WebSocket for every signed-in page. */
+/** Header (with search and Ask), live region, help sheet and the WebSocket for every
+ * signed-in page. */
 export function AppShell() {
   const { t } = useTranslation();
   const me = useMe();
@@ -44,10 +46,12 @@ export function AppShell() {
         >
           <span className="visually-hidden">{t(`connection.${connection}`)}</span>
         </span>
+        <HeaderSearch />
         <div className="topbar-actions">
           <Button variant="primary" onClick={() => openCompose({ kind: "new" })}>
             {t("compose")}
           </Button>
+          <AskLink />
           <Button
             variant="ghost"
             onClick={() => setHelpOpen(true)}

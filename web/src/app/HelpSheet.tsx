@@ -17,6 +17,8 @@ const SHORTCUT_HELP = [
   ["s", "star"],
   ["u / Shift+I", "unreadRead"],
   ["g i / g s / g d", "goTo"],
+  ["/ · Ctrl/⌘+K", "search"],
+  ["q", "ask"],
   ["Ctrl/⌘+Enter", "send"],
   ["?", "help"],
 ] as const;

@@ -1,6 +1,7 @@
+import { useQueryClient } from "@tanstack/react-query";
 import { useCallback, useMemo, useState } from "react";
 import { useTranslation } from "react-i18next";
-import { Link, useNavigate, useParams } from "react-router";
+import { Link, useNavigate, useParams, useSearchParams } from "react-router";
 import { Alert } from "@/components/ui/Alert";
 import { Spinner } from "@/components/ui/Spinner";
 import { Composer } from "@/features/compose/components/Composer";
@@ -12,22 +13,54 @@ import { useSelection } from "@/features/mailbox/hooks/useSelection";
 import { filtersForView, isSmartView } from "@/features/mailbox/views";
 import { ReaderPane } from "@/features/message/components/ReaderPane";
 import { useEmailActions, type EmailAction } from "@/features/message/hooks/useEmailActions";
+import { patchHits, searchKeys, useSearch } from "@/features/search/api/queries";
+import { AskPanel } from "@/features/search/components/AskPanel";
+import { HitSnippet, HitSubject } from "@/features/search/components/HitParts";
+import { MatchBadge } from "@/features/search/components/MatchBadge";
+import { RetryNotice } from "@/features/search/components/RetryNotice";
+import { SearchToolbar } from "@/features/search/components/SearchToolbar";
+import { ASK_VIEW, SEARCH_ROW_HEIGHT, SEARCH_VIEW } from "@/features/search/ids";
+import { parseMode, type SearchHit, type SearchMode } from "@/features/search/types";
 import { flattenPages } from "@/lib/api/mailCache";
 import type { BulkAction, EmailSummary } from "@/lib/api/types";
 import { errorMessage } from "@/lib/errorMessage";
 import { useShortcuts } from "@/lib/shortcuts";
 import { useUiStore } from "@/lib/uiStore";
 
-/** The three panes: sidebar, virtualised list, reader; and the §2.8 keyboard shortcuts. */
+type PaneKind = "list" | "search" | "ask";
+
+const FLAG_PATCHES: Partial<Record<BulkAction, { is_read?: boolean; is_starred?: boolean }>> = {
+  mark_read: { is_read: true },
+  mark_unread: { is_read: false },
+  star: { is_starred: true },
+  unstar: { is_starred: false },
+};
+
+/**
+ * The three panes: sidebar, the middle pane (a virtualised mail list, search results or Ask
+ * your inbox), reader; and the §2.8 keyboard shortcuts.
+ */
 export default function MailPage() {
   const { t } = useTranslation("mail");
+  const { t: ts } = useTranslation("search");
   const navigate = useNavigate();
   const { view = "inbox", threadId = null, emailId = null } = useParams();
+  const [params, setParams] = useSearchParams();
+  const kind: PaneKind = view === SEARCH_VIEW ? "search" : view === ASK_VIEW ? "ask" : "list";
+  const q = kind === "search" ? (params.get("q") ?? "").trim() : "";
+  const searchMode = parseMode(params.get("mode"));
   const filters = useMemo(() => filtersForView(view), [view]);
   const accounts = useAccounts();
   const folders = useFolders();
-  const list = useEmailList(filters);
-  const items = useMemo(() => flattenPages(list.data), [list.data]);
+  const list = useEmailList(filters, kind === "list");
+  const search = useSearch(q, searchMode, kind === "search");
+  const hits = useMemo(() => uniqueHits(search.data?.pages ?? []), [search.data]);
+  const hitById = useMemo(() => new Map(hits.map((hit) => [hit.email.id, hit])), [hits]);
+  const listItems = useMemo(() => flattenPages(list.data), [list.data]);
+  const items = useMemo(
+    () => (kind === "search" ? hits.map((hit) => hit.email) : kind === "ask" ? [] : listItems),
+    [kind, hits, listItems],
+  );
   const ids = useMemo(() => items.map((item) => item.id), [items]);
   const selection = useSelection(ids);
   const actions = useEmailActions();
@@ -35,24 +68,43 @@ export default function MailPage() {
   const openCompose = useUiStore((s) => s.openCompose);
   const setHelpOpen = useUiStore((s) => s.setHelpOpen);
   const [activeIndex, setActiveIndex] = useState(0);
+  // A new view or search starts at its first row.
+  const listKey = `${view}\n${q}\n${searchMode}`;
+  const [shownKey, setShownKey] = useState(listKey);
+  if (shownKey !== listKey) {
+    setShownKey(listKey);
+    setActiveIndex(0);
+  }
   const openId =
-    items.find((item) => (threadId ? item.thread_id === threadId : item.id === emailId))?.id ??
-    null;
+    kind === "ask"
+      ? emailId
+      : (items.find((item) => (threadId ? item.thread_id === threadId : item.id === emailId))?.id ??
+        null);
   const current = items[Math.min(activeIndex, items.length - 1)];
 
   const folderList = folders.data ?? [];
-  const viewLabel = isSmartView(view)
-    ? t(`views.${view}`)
-    : (folderList.find((f) => f.id === view)?.name ?? t("views.folder"));
+  const viewLabel =
+    kind === "search"
+      ? ts("resultsTitle")
+      : kind === "ask"
+        ? ts("ask.title")
+        : isSmartView(view)
+          ? t(`views.${view}`)
+          : (folderList.find((f) => f.id === view)?.name ?? t("views.folder"));
+  // Search results keep their query in the address, also while one of them is open.
+  const query = kind === "search" ? `?${params.toString()}` : "";
+  const base = `/mail/${view}`;
 
   const open = useCallback(
     (item: EmailSummary | undefined) => {
       if (!item) return;
       void navigate(
-        item.thread_id ? `/mail/${view}/${item.thread_id}` : `/mail/${view}/message/${item.id}`,
+        kind !== "search" && item.thread_id
+          ? `${base}/${item.thread_id}`
+          : `${base}/message/${item.id}${query}`,
       );
     },
-    [navigate, view],
+    [navigate, kind, base, query],
   );
   const onOpen = useCallback(
     (index: number) => {
@@ -61,8 +113,48 @@ export default function MailPage() {
     },
     [items, open],
   );
-  const closeReader = useCallback(() => void navigate(`/mail/${view}`), [navigate, view]);
-  const run = useCallback((action: EmailAction) => actions.mutate(action), [actions]);
+  const closeReader = useCallback(() => void navigate(`${base}${query}`), [navigate, base, query]);
+  const queryClient = useQueryClient();
+  // Search results follow a flag change in place; after a move they are asked again (the
+  // server has dropped its cached results by then).
+  const run = useCallback(
+    (action: EmailAction) =>
+      actions.mutate(action, {
+        onSettled: (_data, error) => {
+          if (kind !== "search") return;
+          const flag = FLAG_PATCHES[action.action];
+          if (flag && !error) patchHits(queryClient, action.ids, flag);
+          else void queryClient.invalidateQueries({ queryKey: searchKeys.all });
+        },
+      }),
+    [actions, kind, queryClient],
+  );
+  const citationHref = useCallback((id: string) => `/mail/${ASK_VIEW}/message/${id}`, []);
+  const openCitation = useCallback(
+    (id: string) => void navigate(`/mail/${ASK_VIEW}/message/${id}`),
+    [navigate],
+  );
+  const setSearchMode = (mode: SearchMode) =>
+    setParams(
+      (previous) => {
+        const next = new URLSearchParams(previous);
+        next.set("mode", mode);
+        return next;
+      },
+      { replace: true },
+    );
+  const decorate = useCallback(
+    (email: EmailSummary) => {
+      const hit = hitById.get(email.id);
+      if (!hit) return undefined;
+      return {
+        subject: <HitSubject hit={hit} fallback={t("noSubject")} />,
+        preview: <HitSnippet hit={hit} />,
+        note: <MatchBadge hit={hit} />,
+      };
+    },
+    [hitById, t],
+  );
 
   /** The messages an action applies to: the selection, else the focused row. */
   const targets = (): string[] =>
@@ -115,12 +207,76 @@ export default function MailPage() {
   });
 
   const noAccounts = accounts.isSuccess && accounts.data.length === 0;
+  const messageList = (
+    <MessageList
+      label={viewLabel}
+      items={items}
+      hasNextPage={
+        kind === "search" ? search.hasNextPage && !search.isFetchNextPageError : list.hasNextPage
+      }
+      isFetchingNextPage={kind === "search" ? search.isFetchingNextPage : list.isFetchingNextPage}
+      fetchNextPage={() => void (kind === "search" ? search.fetchNextPage() : list.fetchNextPage())}
+      activeIndex={activeIndex}
+      openId={openId}
+      selected={selection.selected}
+      onOpen={onOpen}
+      onToggle={selection.toggle}
+      onActiveChange={setActiveIndex}
+      rowHeight={kind === "search" ? SEARCH_ROW_HEIGHT : undefined}
+      decorate={kind === "search" ? decorate : undefined}
+    />
+  );
 
-  return (
-    <div className={`mail${threadId || emailId ? " reading" : ""}`}>
-      <Sidebar accounts={accounts.data ?? []} folders={folderList} />
-      <section className="list-pane" aria-label={viewLabel}>
-        <h1 className="list-title">{viewLabel}</h1>
+  let pane: React.ReactNode;
+  if (kind === "ask") {
+    pane = <AskPanel openId={emailId} hrefFor={citationHref} onOpen={openCitation} />;
+  } else if (kind === "search") {
+    pane = (
+      <>
+        <SearchToolbar
+          mode={searchMode}
+          onModeChange={setSearchMode}
+          modeUsed={search.data?.pages[0]?.mode_used ?? null}
+          count={q && search.isSuccess ? hits.length : null}
+          more={search.hasNextPage}
+        />
+        {!q ? (
+          <p className="search-start muted">{ts("start")}</p>
+        ) : search.isPending ? (
+          <Spinner label={ts("searching")} />
+        ) : search.isError && !search.isFetchNextPageError ? (
+          <RetryNotice
+            key={search.errorUpdatedAt}
+            error={search.error}
+            onRetry={() => void search.refetch()}
+          />
+        ) : items.length === 0 ? (
+          <div className="empty">
+            <p>{ts("empty", { q })}</p>
+            <p className="muted">{ts("emptyHint")}</p>
+          </div>
+        ) : (
+          <>
+            {search.isFetchNextPageError ? (
+              <RetryNotice
+                key={search.errorUpdatedAt}
+                error={search.error}
+                onRetry={() => void search.fetchNextPage()}
+              />
+            ) : null}
+            <BulkBar
+              count={selection.selected.size}
+              onAction={(action) => act(action)}
+              onClear={selection.clear}
+            />
+            {messageList}
+          </>
+        )}
+      </>
+    );
+  } else {
+    pane = (
+      <>
         <BulkBar
           count={selection.selected.size}
           onAction={(action) => act(action)}
@@ -140,20 +296,18 @@ export default function MailPage() {
         ) : items.length === 0 ? (
           <p className="empty muted">{t("emptyView")}</p>
         ) : (
-          <MessageList
-            label={viewLabel}
-            items={items}
-            hasNextPage={list.hasNextPage}
-            isFetchingNextPage={list.isFetchingNextPage}
-            fetchNextPage={() => void list.fetchNextPage()}
-            activeIndex={activeIndex}
-            openId={openId}
-            selected={selection.selected}
-            onOpen={onOpen}
-            onToggle={selection.toggle}
-            onActiveChange={setActiveIndex}
-          />
+          messageList
         )}
+      </>
+    );
+  }
+
+  return (
+    <div className={`mail${threadId || emailId ? " reading" : ""}`}>
+      <Sidebar accounts={accounts.data ?? []} folders={folderList} />
+      <section className="list-pane" aria-label={viewLabel}>
+        <h1 className="list-title">{viewLabel}</h1>
+        {pane}
       </section>
       <ReaderPane
         key={threadId ?? emailId ?? "none"}
@@ -166,4 +320,18 @@ export default function MailPage() {
       {compose ? <Composer mode={compose} accounts={accounts.data ?? []} /> : null}
     </div>
   );
+}
+
+/** The hits of all loaded pages, each message once (a page may repeat one the mail changed). */
+function uniqueHits(pages: readonly { items: SearchHit[] }[]): SearchHit[] {
+  const seen = new Set<string>();
+  const hits: SearchHit[] = [];
+  for (const page of pages) {
+    for (const hit of page.items) {
+      if (seen.has(hit.email.id)) continue;
+      seen.add(hit.email.id);
+      hits.push(hit);
+    }
+  }
+  return hits;
 }

@@ -18,8 +18,8 @@ export function useFolders() {
   });
 }
 
-/** One mail list, page by page over the keyset cursor. */
-export function useEmailList(filters: EmailFilters) {
+/** One mail list, page by page over the keyset cursor; not fetched while `enabled` is false. */
+export function useEmailList(filters: EmailFilters, enabled = true) {
   return useInfiniteQuery({
     queryKey: queryKeys.emailList(filters),
     queryFn: async ({ pageParam, signal }) =>
@@ -31,5 +31,6 @@ export function useEmailList(filters: EmailFilters) {
       ),
     initialPageParam: null as string | null,
     getNextPageParam: (last) => last.next_cursor ?? undefined,
+    enabled,
   });
 }

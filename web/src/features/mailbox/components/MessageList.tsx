@@ -2,7 +2,7 @@ import { useVirtualizer } from "@tanstack/react-virtual";
 import { useEffect, useRef } from "react";
 import { useTranslation } from "react-i18next";
 import type { EmailSummary } from "@/lib/api/types";
-import { MessageRow, ROW_HEIGHT } from "./MessageRow";
+import { MessageRow, ROW_HEIGHT, type RowDecoration } from "./MessageRow";
 
 /** Rows left below the viewport when the next page is requested. */
 const PREFETCH_ROWS = 30;
@@ -19,6 +19,9 @@ interface Props {
   onOpen: (index: number) => void;
   onToggle: (id: string, range: boolean) => void;
   onActiveChange: (index: number) => void;
+  /** Rows taller than the mail list's, for lists that show more per message. */
+  rowHeight?: number;
+  decorate?: (email: EmailSummary) => RowDecoration | undefined;
 }
 
 /** The virtualised list: only the rows in view (plus overscan) are in the DOM. */
@@ -34,6 +37,8 @@ export function MessageList({
   onOpen,
   onToggle,
   onActiveChange,
+  rowHeight = ROW_HEIGHT,
+  decorate,
 }: Props) {
   const { t } = useTranslation("mail");
   const scrollRef = useRef<HTMLDivElement>(null);
@@ -42,7 +47,7 @@ export function MessageList({
   const virtualizer = useVirtualizer({
     count,
     getScrollElement: () => scrollRef.current,
-    estimateSize: () => ROW_HEIGHT,
+    estimateSize: () => rowHeight,
     overscan: 8,
     getItemKey: (index) => items[index]?.id ?? `loader-${index}`,
   });
@@ -89,7 +94,7 @@ export function MessageList({
               <div
                 key={row.key}
                 className="row row-loading"
-                style={{ transform: `translateY(${row.start}px)`, height: ROW_HEIGHT }}
+                style={{ transform: `translateY(${row.start}px)`, height: rowHeight }}
                 aria-hidden="true"
               >
                 {t("loadingMore")}
@@ -104,6 +109,8 @@ export function MessageList({
               setSize={hasNextPage ? -1 : items.length}
               top={row.start}
               domId={`row-${email.id}`}
+              height={rowHeight}
+              decoration={decorate?.(email)}
               active={row.index === activeIndex}
               open={email.id === openId}
               selected={selected.has(email.id)}

@@ -1,9 +1,17 @@
-import { memo } from "react";
+import { memo, type ReactNode } from "react";
 import { useTranslation } from "react-i18next";
 import type { EmailSummary } from "@/lib/api/types";
 import { displayName, formatListDate } from "@/lib/format";
 
 export const ROW_HEIGHT = 80;
+
+/** What a list may show in place of a row's own subject and preview (search hits), and a note
+ * after the subject. */
+export interface RowDecoration {
+  subject?: ReactNode;
+  preview?: ReactNode;
+  note?: ReactNode;
+}
 
 interface Props {
   email: EmailSummary;
@@ -15,6 +23,8 @@ interface Props {
   open: boolean;
   selected: boolean;
   domId: string;
+  height?: number;
+  decoration?: RowDecoration;
   onOpen: (index: number) => void;
   onToggle: (id: string, range: boolean) => void;
 }
@@ -28,6 +38,8 @@ function MessageRowView({
   open,
   selected,
   domId,
+  height = ROW_HEIGHT,
+  decoration,
   onOpen,
   onToggle,
 }: Props) {
@@ -43,7 +55,7 @@ function MessageRowView({
       aria-setsize={setSize}
       data-index={index}
       className={`row${email.is_read ? "" : " unread"}${active ? " active" : ""}${open ? " open" : ""}${selected ? " selected" : ""}`}
-      style={{ transform: `translateY(${top}px)`, height: ROW_HEIGHT }}
+      style={{ transform: `translateY(${top}px)`, height }}
       onClick={(event) => {
         if (event.shiftKey || event.metaKey || event.ctrlKey) onToggle(email.id, event.shiftKey);
         else onOpen(index);
@@ -99,7 +111,10 @@ function MessageRowView({
           </span>
         </div>
         <div className="row-line">
-          <span className="row-subject">{email.subject || t("noSubject")}</span>
+          <span className="row-subject">
+            {decoration?.subject ?? (email.subject || t("noSubject"))}
+          </span>
+          {decoration?.note}
           {email.category ? (
             <span className={`chip category-${email.category}`}>
               {t(`categories.${email.category}`, { defaultValue: email.category })}
@@ -111,7 +126,11 @@ function MessageRowView({
             </span>
           ))}
         </div>
-        <div className="row-preview">{email.preview}</div>
+        {decoration?.preview !== undefined ? (
+          <div className="row-preview hit-preview">{decoration.preview}</div>
+        ) : (
+          <div className="row-preview">{email.preview}</div>
+        )}
       </div>
       <span className="visually-hidden">{email.is_read ? "" : t("flags.unread")}</span>
     </div>
