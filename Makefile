@@ -68,6 +68,7 @@ bench-deps:
 bench: install test-deps bench-deps
 	$(BIN)/python bench/api.py --write
 	$(BIN)/python bench/sync.py --write
+	$(BIN)/python bench/web.py --write
 
 # Refresh the pinned versions CI installs (after changing pyproject.toml).
 lock: install
