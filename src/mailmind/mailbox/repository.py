@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import and_, delete, func, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -62,19 +62,25 @@ async def folder_counts(
     session: AsyncSession, folder_ids: Sequence[uuid.UUID]
 ) -> dict[uuid.UUID, tuple[int, int]]:
     """``folder id -> (total, unread)`` over live mail; snoozed mail is counted where it lives
-    but not as unread, since the folder does not show it until it wakes."""
+    but not as unread, since the folder does not show it until it wakes. Each count reads only
+    its partial index (``ix_messages_folder_live``, ``ix_messages_folder_unread``), not the
+    folder's rows: the sidebar asks on every new mail."""
     if not folder_ids:
         return {}
-    rows = await session.execute(
-        select(
-            Message.folder_id,
-            func.count(),
-            func.count().filter(Message.is_read.is_(False), Message.snoozed_until.is_(None)),
+    ids = list(folder_ids)
+    live = Message.deleted_at.is_(None)
+    unread = and_(Message.is_read.is_(False), live, Message.snoozed_until.is_(None))
+    counts: dict[uuid.UUID, list[int]] = {}
+    for column, condition in ((0, live), (1, unread)):
+        rows = await session.execute(
+            select(Message.folder_id, func.count())
+            .where(Message.folder_id.in_(ids), condition)
+            .group_by(Message.folder_id)
         )
-        .where(Message.folder_id.in_(list(folder_ids)), Message.deleted_at.is_(None))
-        .group_by(Message.folder_id)
-    )
-    return {fid: (int(total), int(unread)) for fid, total, unread in rows if fid is not None}
+        for folder_id, count in rows:
+            if folder_id is not None:
+                counts.setdefault(folder_id, [0, 0])[column] = int(count)
+    return {fid: (total, unread_count) for fid, (total, unread_count) in counts.items()}
 
 
 async def find_role_folder(

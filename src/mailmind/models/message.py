@@ -29,6 +29,9 @@ from sqlalchemy.orm import Mapped, mapped_column
 from mailmind.models.base import Base, created_at, updated_at, uuid_pk
 
 EMBEDDING_DIMENSIONS = 384
+# Predicates of the partial indexes behind folder counts, as the count queries write them.
+LIVE = "deleted_at IS NULL"
+UNREAD = "is_read IS false AND deleted_at IS NULL AND snoozed_until IS NULL"
 AI_STATUSES = ("pending", "processing", "done", "partial", "failed", "skipped")
 SEND_STATUSES = ("draft", "scheduled", "queued", "sending", "sent", "failed")
 
@@ -87,6 +90,10 @@ class Message(Base):
         Index("ix_messages_user_dedupe", "user_id", "dedupe_key"),
         Index("ix_messages_references", "references", postgresql_using="gin"),
         Index("ix_messages_account_in_reply_to", "account_id", "in_reply_to"),
+        # Folder counts (every sidebar refresh) read only these, index-only: the live rows and
+        # the unread ones, instead of every row of the folder.
+        Index("ix_messages_folder_live", "folder_id", postgresql_where=text(LIVE)),
+        Index("ix_messages_folder_unread", "folder_id", postgresql_where=text(UNREAD)),
         # The snoozed view and the minute job that wakes due mail read only snoozed rows.
         Index(
             "ix_messages_snoozed",
