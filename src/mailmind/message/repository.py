@@ -10,7 +10,7 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, and_, exists, false, func, or_, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import aliased, defer
+from sqlalchemy.orm import aliased, defer, load_only
 
 from mailmind.kit.time import utcnow
 from mailmind.models import (
@@ -120,6 +120,21 @@ def _view_conditions(f: MessageFilter, row: Any) -> list[ColumnElement[bool]]:
     return conditions
 
 
+# What a list row (EmailSummary) and its cursor read. Lists load only these: the bodies, the
+# headers and the search vector of 50 messages are most of their bytes and none of the row.
+SUMMARY_LOAD = load_only(
+    *(
+        Message.id, Message.user_id, Message.account_id, Message.folder_id, Message.thread_id,
+        Message.subject, Message.sender_name, Message.sender_address, Message.to_addrs,
+        Message.date, Message.preview, Message.is_read, Message.is_starred,
+        Message.has_attachments, Message.category, Message.needs_review, Message.priority,
+        Message.priority_band, Message.snoozed_until, Message.send_status, Message.ai_status,
+        Message.dedupe_key,
+    ),
+    raiseload=True,
+)  # fmt: skip
+
+
 @dataclass(frozen=True)
 class SortKey:
     """One column of a descending keyset order; ``nulls_first`` as PostgreSQL orders it."""
@@ -189,7 +204,7 @@ async def list_messages(
     after: Sequence[Any] | None,
     limit: int,
 ) -> list[Message]:
-    query = select(Message).where(*filter_conditions(f))
+    query = select(Message).options(SUMMARY_LOAD).where(*filter_conditions(f))
     if after is not None:
         query = query.where(after_cursor(keys, after))
     query = query.order_by(*order_by(keys)).limit(limit)

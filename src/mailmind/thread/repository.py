@@ -11,6 +11,7 @@ from sqlalchemy.dialects.postgresql import distinct_on
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from mailmind.message.repository import (
+    SUMMARY_LOAD,
     THREAD_KEYS,
     MessageFilter,
     after_cursor,
@@ -42,6 +43,7 @@ async def latest_in_threads(
         return {}
     rows = await session.scalars(
         select(Message)
+        .options(SUMMARY_LOAD)
         .ext(distinct_on(Message.thread_id))
         .where(Message.thread_id.in_(list(thread_ids)), *filter_conditions(f))
         .order_by(Message.thread_id, Message.date.desc().nulls_last(), Message.id.desc())
