@@ -12,12 +12,19 @@ export type SendRequest =
         bcc: string[];
         subject: string;
         body_text: string;
+        send_at?: string | null;
       };
     }
   | {
       kind: "reply";
       emailId: string;
-      body: { reply_all: boolean; cc: string[]; bcc: string[]; body_text: string };
+      body: {
+        reply_all: boolean;
+        cc: string[];
+        bcc: string[];
+        body_text: string;
+        send_at?: string | null;
+      };
     }
   | {
       kind: "forward";
@@ -28,6 +35,7 @@ export type SendRequest =
         bcc: string[];
         body_text: string;
         include_attachments: boolean;
+        send_at?: string | null;
       };
     };
 

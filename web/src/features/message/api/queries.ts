@@ -4,6 +4,18 @@ import { errorFromResponse } from "@/lib/api/errors";
 import { queryKeys } from "@/lib/api/mailCache";
 import type { Attachment, EmailDetail, Thread } from "@/lib/api/types";
 
+/** While the pipeline works on a message its AI fields are null; look again shortly (the
+ * `email_processed` event usually comes first). Bounded, so a stuck job is not polled forever. */
+const AI_POLL_MS = 4_000;
+const AI_POLL_MAX = 30;
+const WORKING = new Set(["pending", "processing"]);
+
+function aiPoll(messages: readonly EmailDetail[] | undefined, updates: number): number | false {
+  return messages?.some((m) => WORKING.has(m.ai_status)) && updates < AI_POLL_MAX
+    ? AI_POLL_MS
+    : false;
+}
+
 export function useThread(threadId: string | null) {
   return useQuery({
     queryKey: queryKeys.thread(threadId ?? ""),
@@ -15,6 +27,7 @@ export function useThread(threadId: string | null) {
         }),
       ),
     enabled: Boolean(threadId),
+    refetchInterval: (query) => aiPoll(query.state.data?.messages, query.state.dataUpdateCount),
   });
 }
 
@@ -29,6 +42,8 @@ export function useEmail(emailId: string | null) {
         }),
       ),
     enabled: Boolean(emailId),
+    refetchInterval: (query) =>
+      aiPoll(query.state.data ? [query.state.data] : undefined, query.state.dataUpdateCount),
   });
 }
 

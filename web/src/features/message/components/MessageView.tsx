@@ -4,8 +4,10 @@ import { Button } from "@/components/ui/Button";
 import type { EmailDetail } from "@/lib/api/types";
 import { displayName, formatFullDate } from "@/lib/format";
 import { useInlineImages } from "../api/queries";
+import { AiPanel } from "./AiPanel";
 import { AttachmentList } from "./AttachmentList";
 import { MailBody } from "./MailBody";
+import { OutgoingBar } from "./OutgoingBar";
 
 function addresses(list: readonly { name: string; address: string }[]): string {
   return list.map((a) => (a.name ? `${a.name} <${a.address}>` : a.address)).join(", ");
@@ -57,6 +59,8 @@ export function MessageView({
           {formatFullDate(email.date, i18n.language)}
         </time>
       </header>
+      <OutgoingBar email={email} />
+      <AiPanel email={email} />
       {email.has_remote_images && !showImages ? (
         <div className="images-banner" role="status">
           <span>{t("reader.imagesBlocked")}</span>

@@ -5,10 +5,15 @@ import { Button } from "@/components/ui/Button";
 import { Spinner } from "@/components/ui/Spinner";
 import type { EmailDetail, Folder } from "@/lib/api/types";
 import { errorMessage } from "@/lib/errorMessage";
+import { formatFullDate } from "@/lib/format";
 import { useUiStore } from "@/lib/uiStore";
+import { useTimeZone } from "../api/ai";
 import { useEmail, useThread } from "../api/queries";
+import { useSnooze, useUnsnooze } from "../api/snooze";
 import type { EmailAction } from "../hooks/useEmailActions";
+import { usableTimeZone } from "../snoozeTimes";
 import { MessageView } from "./MessageView";
+import { SnoozeMenu } from "./SnoozeMenu";
 
 interface Props {
   threadId: string | null;
@@ -20,7 +25,11 @@ interface Props {
 
 /** The reading pane: the conversation oldest first, the newest (and unread) ones open. */
 export function ReaderPane({ threadId, emailId, folders, onAction, onClose }: Props) {
-  const { t } = useTranslation("mail");
+  const { t, i18n } = useTranslation("mail");
+  const { t: tAi } = useTranslation("ai");
+  const timeZone = usableTimeZone(useTimeZone().data);
+  const snooze = useSnooze();
+  const unsnooze = useUnsnooze();
   const thread = useThread(threadId);
   const single = useEmail(threadId ? null : emailId);
   const openCompose = useUiStore((state) => state.openCompose);
@@ -79,6 +88,13 @@ export function ReaderPane({ threadId, emailId, folders, onAction, onClose }: Pr
   const ids = messages.map((m) => m.id);
   const isOpen = (m: EmailDetail, index: number) =>
     index === messages.length - 1 || (expanded?.has(m.id) ?? false);
+  const snoozed = messages.filter((m) => m.snoozed_until !== null);
+  const snoozedUntil = snoozed[snoozed.length - 1]?.snoozed_until ?? null;
+
+  function snoozeUntil(until: Date) {
+    snooze.mutate({ ids, until });
+    onClose();
+  }
 
   return (
     <section className="reader" aria-label={t("reader.label")}>
@@ -107,6 +123,12 @@ export function ReaderPane({ threadId, emailId, folders, onAction, onClose }: Pr
         >
           {latest.is_starred ? t("actions.unstar") : t("actions.star")}
         </Button>
+        <SnoozeMenu
+          timeZone={timeZone}
+          onSnooze={snoozeUntil}
+          disabled={snooze.isPending}
+          shortcut
+        />
         <Button onClick={() => onAction({ ids, action: "mark_unread" })}>
           {t("actions.markUnread")}
         </Button>
@@ -132,6 +154,17 @@ export function ReaderPane({ threadId, emailId, folders, onAction, onClose }: Pr
       <h2 className="reader-subject" tabIndex={-1} ref={headingRef}>
         {subject || t("noSubject")}
       </h2>
+      {snoozedUntil ? (
+        <div className="snooze-banner" role="status">
+          <span>{tAi("snooze.until", { date: formatFullDate(snoozedUntil, i18n.language) })}</span>
+          <Button
+            onClick={() => unsnooze.mutate(snoozed.map((m) => m.id))}
+            disabled={unsnooze.isPending}
+          >
+            {tAi("snooze.unsnooze")}
+          </Button>
+        </div>
+      ) : null}
       <div className="thread">
         {messages.map((message, index) => (
           <MessageView

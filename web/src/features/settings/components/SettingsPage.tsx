@@ -7,6 +7,8 @@ import { errorMessage } from "@/lib/errorMessage";
 import { LANGUAGES, type Language } from "@/lib/i18n";
 import { applyTheme, storedTheme, type Theme } from "@/lib/theme";
 import { useUpdateProfile } from "../api/profile";
+import { AiSettings } from "./AiSettings";
+import { SessionsSettings } from "./SessionsSettings";
 
 export function GeneralSettings() {
   const { t, i18n } = useTranslation("settings");
@@ -20,42 +22,46 @@ export function GeneralSettings() {
     profile.mutate({ language });
   }
   return (
-    <section>
-      <h2>{t("general.title")}</h2>
-      <fieldset className="choice">
-        <legend>{t("theme.label")}</legend>
-        {(["light", "dark", "system"] as const).map((value) => (
-          <label key={value} className="checkbox">
-            <input
-              type="radio"
-              name="theme"
-              value={value}
-              checked={theme === value}
-              onChange={() => {
-                setTheme(value);
-                applyTheme(value);
-              }}
-            />
-            {t(`theme.${value}`)}
-          </label>
-        ))}
-      </fieldset>
-      <div className="field">
-        <label htmlFor="language">{t("language.label")}</label>
-        <select
-          id="language"
-          value={i18n.resolvedLanguage}
-          onChange={(e) => changeLanguage(e.target.value as Language)}
-        >
-          {LANGUAGES.map((lng) => (
-            <option key={lng} value={lng}>
-              {t(`language.${lng}`)}
-            </option>
+    <>
+      <section>
+        <h2>{t("general.title")}</h2>
+        <fieldset className="choice">
+          <legend>{t("theme.label")}</legend>
+          {(["light", "dark", "system"] as const).map((value) => (
+            <label key={value} className="checkbox">
+              <input
+                type="radio"
+                name="theme"
+                value={value}
+                checked={theme === value}
+                onChange={() => {
+                  setTheme(value);
+                  applyTheme(value);
+                }}
+              />
+              {t(`theme.${value}`)}
+            </label>
           ))}
-        </select>
-      </div>
-      {profile.error ? <Alert>{errorMessage(t, profile.error)}</Alert> : null}
-    </section>
+        </fieldset>
+        <div className="field">
+          <label htmlFor="language">{t("language.label")}</label>
+          <select
+            id="language"
+            value={i18n.resolvedLanguage}
+            onChange={(e) => changeLanguage(e.target.value as Language)}
+          >
+            {LANGUAGES.map((lng) => (
+              <option key={lng} value={lng}>
+                {t(`language.${lng}`)}
+              </option>
+            ))}
+          </select>
+        </div>
+        {profile.error ? <Alert>{errorMessage(t, profile.error)}</Alert> : null}
+      </section>
+      <AiSettings />
+      <SessionsSettings />
+    </>
   );
 }
 
