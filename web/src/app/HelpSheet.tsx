@@ -15,6 +15,7 @@ const SHORTCUT_HELP = [
   ["e", "archive"],
   ["# / Del", "delete"],
   ["s", "star"],
+  ["z", "snooze"],
   ["u / Shift+I", "unreadRead"],
   ["g i / g s / g d", "goTo"],
   ["/ · Ctrl/⌘+K", "search"],

@@ -15,6 +15,7 @@ import { ReaderPane } from "@/features/message/components/ReaderPane";
 import { useEmailActions, type EmailAction } from "@/features/message/hooks/useEmailActions";
 import { patchHits, searchKeys, useSearch } from "@/features/search/api/queries";
 import { AskPanel } from "@/features/search/components/AskPanel";
+import { RelatedMessages } from "@/features/search/components/RelatedMessages";
 import { HitSnippet, HitSubject } from "@/features/search/components/HitParts";
 import { MatchBadge } from "@/features/search/components/MatchBadge";
 import { RetryNotice } from "@/features/search/components/RetryNotice";
@@ -114,6 +115,16 @@ export default function MailPage() {
     [items, open],
   );
   const closeReader = useCallback(() => void navigate(`${base}${query}`), [navigate, base, query]);
+  const relatedFooter = useCallback(
+    (latestId: string) => (
+      <RelatedMessages
+        emailId={latestId}
+        hrefFor={(id) => `${base}/message/${id}${query}`}
+        onOpen={(id) => void navigate(`${base}/message/${id}${query}`)}
+      />
+    ),
+    [base, query, navigate],
+  );
   const queryClient = useQueryClient();
   // Search results follow a flag change in place; after a move they are asked again (the
   // server has dropped its cached results by then).
@@ -316,8 +327,11 @@ export default function MailPage() {
         folders={folderList}
         onAction={run}
         onClose={closeReader}
+        footer={relatedFooter}
       />
-      {compose ? <Composer mode={compose} accounts={accounts.data ?? []} /> : null}
+      {compose ? (
+        <Composer key={JSON.stringify(compose)} mode={compose} accounts={accounts.data ?? []} />
+      ) : null}
     </div>
   );
 }

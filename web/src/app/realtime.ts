@@ -50,6 +50,10 @@ export function applyEvent(
     }
     case "email_processed": {
       refreshLists(client);
+      // The open message and its conversation show the AI results (and the decision log).
+      const id = typeof data.email_id === "string" ? data.email_id : null;
+      if (id) void client.invalidateQueries({ queryKey: queryKeys.email(id) });
+      void client.invalidateQueries({ queryKey: queryKeys.threads });
       break;
     }
     case "sync_status": {

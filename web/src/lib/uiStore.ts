@@ -1,9 +1,10 @@
 /** The one store for UI state (server state lives in TanStack Query). */
 import { create } from "zustand";
 
+/** What the composer opens with: a saved draft to resume, or a reply's starting text. */
 export type ComposeMode =
-  | { kind: "new" }
-  | { kind: "reply"; emailId: string; all: boolean }
+  | { kind: "new"; draftId?: string }
+  | { kind: "reply"; emailId: string; all: boolean; body?: string }
   | { kind: "forward"; emailId: string };
 
 export interface SyncProgress {

@@ -49,8 +49,8 @@ function formatAddresses(list: readonly Address[]): string {
 /** Extras a composer can be opened with: a starting text, or a saved draft to resume. */
 function extras(mode: ComposeMode): { body: string; draftId: string | null } {
   return {
-    body: "body" in mode && typeof mode.body === "string" ? mode.body : "",
-    draftId: "draftId" in mode && typeof mode.draftId === "string" ? mode.draftId : null,
+    body: mode.kind === "reply" ? (mode.body ?? "") : "",
+    draftId: mode.kind === "new" ? (mode.draftId ?? null) : null,
   };
 }
 

@@ -1,4 +1,4 @@
-import { useEffect, useMemo, useRef, useState } from "react";
+import { useEffect, useMemo, useRef, useState, type ReactNode } from "react";
 import { useTranslation } from "react-i18next";
 import { Alert } from "@/components/ui/Alert";
 import { Button } from "@/components/ui/Button";
@@ -21,10 +21,12 @@ interface Props {
   folders: readonly Folder[];
   onAction: (action: EmailAction) => void;
   onClose: () => void;
+  /** Shown under the conversation, for its newest message (related mail). */
+  footer?: (latestId: string) => ReactNode;
 }
 
 /** The reading pane: the conversation oldest first, the newest (and unread) ones open. */
-export function ReaderPane({ threadId, emailId, folders, onAction, onClose }: Props) {
+export function ReaderPane({ threadId, emailId, folders, onAction, onClose, footer }: Props) {
   const { t, i18n } = useTranslation("mail");
   const { t: tAi } = useTranslation("ai");
   const timeZone = usableTimeZone(useTimeZone().data);
@@ -175,6 +177,7 @@ export function ReaderPane({ threadId, emailId, folders, onAction, onClose }: Pr
           />
         ))}
       </div>
+      {footer && messages.length > 0 ? footer(latest.id) : null}
     </section>
   );
 }
