@@ -6,7 +6,9 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
+from sqlalchemy import text
 
+from mailmind.search import keyword
 from tests.api.conftest import make_box
 from tests.conftest import assert_error
 from tests.factories import create_account, create_folder, create_tag
@@ -44,11 +46,18 @@ async def test_last_word_matches_as_a_prefix_while_typing(client, runtime, box):
     async with runtime.db.session() as s:
         await add_mail(s, box.account, box.inbox, subject="Quarterly numbers", body="invoices")
         await add_mail(s, box.account, box.inbox, subject="Quarterly figures", body="invitation")
-    assert await _subjects(client, box, "quarterly invo") == ["Quarterly numbers"]
+    assert await _subjects(client, box, "invo") == ["Quarterly numbers"]
     assert sorted(await _subjects(client, box, "quarterly inv")) == [
         "Quarterly figures",
         "Quarterly numbers",
     ]
+    # The one with both words first; the other holds only "quarterly".
+    page = await _search(client, box, "quarterly invo")
+    assert [i["email"]["subject"] for i in page["items"]] == [
+        "Quarterly numbers",
+        "Quarterly figures",
+    ]
+    assert page["items"][0]["score"] >= 1 > page["items"][1]["score"]
 
 
 async def test_stemming_in_the_messages_own_language(client, runtime, box):
@@ -118,6 +127,93 @@ async def test_negated_words_and_phrases(client, runtime, box):
     assert await _subjects(client, box, "invoice -march") == ["Invoice April"]
     assert await _subjects(client, box, 'invoice -"invoice april"') == ["Invoice March"]
     assert await _subjects(client, box, "-april") == ["Invoice March"]
+
+
+async def test_a_word_the_message_lacks_does_not_hide_it(client, runtime, box):
+    async with runtime.db.session() as s:
+        await add_mail(
+            s,
+            box.account,
+            box.inbox,
+            subject="Dell laptops",
+            body="Linux runs fine on the new Dell laptops, but the wireless card needs a driver.",
+        )
+        await add_mail(
+            s,
+            box.account,
+            box.inbox,
+            subject="Dell laptop compatibility",
+            body="Which of the Dell laptops have compatibility problems with Linux?",
+        )
+        await add_mail(s, box.account, box.inbox, subject="Lunch", body="Pizza on Friday.")
+    page = await _search(client, box, "linux compatibility problems with dell laptops ")
+    subjects = [item["email"]["subject"] for item in page["items"]]
+    # Every word first, then the one without "compatibility" and "problems"; nothing unrelated.
+    assert subjects == ["Dell laptop compatibility", "Dell laptops"]
+    first, second = page["items"]
+    assert first["score"] >= 1 > second["score"] > 0
+    assert "<mark>Dell</mark> <mark>laptops</mark>" in second["highlights"]["body"]
+
+
+async def test_rare_words_outweigh_common_ones_in_partial_matches(client, runtime, box):
+    async with runtime.db.session() as s:
+        for n in range(12):
+            await add_mail(
+                s, box.account, box.inbox, subject=f"Weekly meeting {n}", body="Agenda attached."
+            )
+        await add_mail(
+            s,
+            box.account,
+            box.inbox,
+            subject="Hangar visit",
+            body="The zeppelin is in the hangar until Tuesday.",
+        )
+        await s.execute(text("ANALYZE messages"))
+    keyword._stats.clear()  # the statistics were just gathered
+    subjects = await _subjects(client, box, "zeppelin meeting ")
+    assert subjects[0] == "Hangar visit"
+    assert len(subjects) == 13
+
+
+async def test_phrases_stay_required_when_words_are_missing(client, runtime, box):
+    async with runtime.db.session() as s:
+        await add_mail(s, box.account, box.inbox, subject="A", body="The quarterly report is out.")
+        await add_mail(
+            s, box.account, box.inbox, subject="B", body="Report on the quarterly sales figures."
+        )
+        await add_mail(
+            s, box.account, box.inbox, subject="C", body="The quarterly report on sales is out."
+        )
+    # B has "sales" but not the phrase; A has the phrase but not "sales".
+    assert await _subjects(client, box, '"quarterly report" sales ') == ["C", "A"]
+
+
+async def test_negations_stay_exact_when_words_are_missing(client, runtime, box):
+    async with runtime.db.session() as s:
+        await add_mail(
+            s,
+            box.account,
+            box.inbox,
+            subject="Invoice March",
+            body="Here are the invoices for the month, please pay them by Friday.",
+        )
+        await add_mail(
+            s,
+            box.account,
+            box.inbox,
+            subject="Invoice April",
+            body="Here is the invoice for the month, please pay it by Friday.",
+        )
+        await add_mail(
+            s, box.account, box.inbox, subject="Payment reminder", body="Please pay by Friday."
+        )
+    assert await _subjects(client, box, "invoice april reminder -march ") == [
+        "Invoice April",
+        "Payment reminder",
+    ]
+    # A negated word is left out in every reading of a message: "-invoices" drops the English
+    # mail, whose vector holds only the stem "invoic", with every form of the word.
+    assert await _subjects(client, box, "pay -invoices ") == ["Payment reminder"]
 
 
 async def _operator_box(runtime, box):

@@ -2,11 +2,26 @@
 
 Every message's vector was built at ingest with its own text search configuration
 (``messages.language``: ``german``, ``english`` or ``simple``), weighting subject (A) over people
-(B), the new body text (C) and attachment names (D). A query is therefore turned into one
-tsquery per configuration; a message matches its own configuration's query or the ``simple``
-one (unstemmed words, names, stop words of the other language), and is ranked by
-``ts_rank_cd`` with those weights. The three queries are ORed once more so that the GIN index
-answers the match. The last word of a query typed without a trailing space matches as a prefix.
+(B), the new body text (C) and attachment names (D). Each word of a query is therefore turned into
+one tsquery per configuration, and a word is in a message when its own configuration's query or
+the ``simple`` one (unstemmed words, names, stop words of the other language) matches.
+
+Phrases and negations are exact: a message holds every ``"phrase"`` and none of the ``-words``.
+The bare words are ranked like a search engine ranks them:
+
+* Messages holding every word come first. When there are enough of them, that is the answer.
+* Otherwise messages holding some of the words follow, so that a natural-language query, or one
+  with a word the message does not use, still finds it. Words are worth their rarity: each word's
+  share of the score is its inverse document frequency, read from the planner's statistics of
+  the column (``pg_stats.most_common_elems``, refreshed by autovacuum's ANALYZE), so ``problem``
+  counts less than ``Dell``. Words in more than ``COMMON_FREQUENCY`` of the mail only add to the
+  score of messages found by the rarer ones, which keeps the set to rank small.
+* Within both, a word scores by where it occurs (``ts_rank`` with the weights above, which grows
+  sub-linearly with repetitions).
+
+The GIN index answers the match: per word, the ORed queries of the three configurations; the exact
+test per message's own configuration follows. The last word of a query typed without a trailing
+space matches as a prefix.
 
 When the full text finds little — a misspelt name, a typo in a subject — the trigram indexes on
 ``subject`` and ``sender_address`` answer by word similarity.
@@ -15,7 +30,9 @@ When the full text finds little — a misspelt name, a typo in a subject — the
 from __future__ import annotations
 
 import html
+import math
 import re
+import time
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -23,6 +40,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
+    Boolean,
     ColumnElement,
     Float,
     Text,
@@ -30,14 +48,16 @@ from sqlalchemy import (
     bindparam,
     case,
     cast,
+    false,
     func,
     literal,
     literal_column,
     or_,
     select,
     text,
+    true,
 )
-from sqlalchemy.dialects.postgresql import REGCONFIG, TSQUERY
+from sqlalchemy.dialects.postgresql import ARRAY, REGCONFIG, TSQUERY, TSVECTOR
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from mailmind.models import Message
@@ -45,9 +65,15 @@ from mailmind.search.filters import Scope, conditions
 from mailmind.search.query import SearchQuery
 
 CONFIGS = ("simple", "english", "german")
-# ts_rank_cd weights in the order {D, C, B, A}: attachment names, body, people, subject.
+# ts_rank weights in the order {D, C, B, A}: attachment names, body, people, subject.
 WEIGHTS = (0.1, 0.3, 0.6, 1.0)
 _WEIGHTS_SQL = "'{{{}}}'::real[]".format(",".join(str(w) for w in WEIGHTS))
+# Partial matches are looked for with the rarest words only, as many as keep the expected number
+# of candidates to score under this (the others still add to the candidates' scores): the cost of
+# a search stays bounded however large the mailbox.
+MAX_CANDIDATES = 1000
+# Words that rank partial matches, the rarest first; the others still have to match in full.
+MAX_RANKED_WORDS = 12
 # Fewer full-text hits than this and the trigram fallback is asked too.
 FALLBACK_BELOW = 3
 TRIGRAM_SCORE = 0.01  # trigram hits rank below every full-text hit of the same list
@@ -63,6 +89,30 @@ _HEADLINE_BODY = (
 )
 _HEADLINE_INPUT_CHARS = 20_000
 _UNSAFE_PREFIX = re.compile(r"[\\'&|!():<>*\"]")
+# The planner's most common lexemes of the vector column and their frequencies (share of rows);
+# the array of frequencies ends with the smallest and largest of them and the null share.
+_LEXEME_STATS = text(
+    """
+    SELECT s.most_common_elems::text::text[], s.most_common_elem_freqs,
+           (SELECT reltuples FROM pg_class WHERE oid = 'messages'::regclass)
+    FROM pg_stats AS s
+    WHERE s.schemaname = current_schema() AND s.tablename = 'messages'
+      AND s.attname = 'search_vector'
+    """
+)
+# The statistics change with ANALYZE only; reading pg_stats costs more than a search.
+STATS_TTL = 300.0
+
+
+@dataclass(frozen=True)
+class LexemeStats:
+    frequencies: dict[str, float]
+    unlisted: float  # the share assumed for a lexeme not listed
+    messages: float  # rows of the table, 0 when unknown
+    read_at: float
+
+
+_stats: dict[str, LexemeStats] = {}
 
 
 @dataclass(frozen=True)
@@ -71,83 +121,178 @@ class KeywordHit:
     score: float
     date: datetime | None
     dedupe_key: str | None
+    complete: bool = True  # holds every word of the query (not only some)
+
+
+@dataclass(frozen=True)
+class Word:
+    """One bare word of a query: its tsquery per configuration (``""`` where the configuration
+    drops it as a stop word) and its weight (inverse document frequency)."""
+
+    queries: dict[str, str]
+    frequency: float  # share of the mail holding it
+    weight: float
+
+    @property
+    def stop_word(self) -> bool:
+        return not self.queries["english"] or not self.queries["german"]
 
 
 @dataclass(frozen=True)
 class TextQueries:
-    """The tsqueries of one search, as text, per configuration: ``match`` (the query's logic,
-    negations included) and ``highlight`` (its positive words ORed)."""
+    """The tsqueries of one search, as text, per configuration: ``phrases`` (every positive
+    phrase), ``exclude`` (the negated words and phrases, ``!a & !b``), ``highlight`` (every
+    positive word and phrase ORed), and the bare ``words``."""
 
-    match: dict[str, str]
+    words: tuple[Word, ...]
+    phrases: dict[str, str] | None
+    exclude: dict[str, str] | None
     highlight: dict[str, str]
-    positive: bool  # the query has words to rank by
-    # The negated words alone (``!a & !b``), which the trigram fallback must respect too.
-    exclude: dict[str, str] | None = None
+    messages: float = 0.0  # messages in the table (statistics), 0 when unknown
 
-    def match_query(self, config: str) -> ColumnElement[Any]:
-        return cast(literal(self.match[config], Text), TSQUERY)
+    @property
+    def positive(self) -> bool:
+        """The query has words or phrases to rank by."""
+        return bool(self.words or self.phrases)
+
+    @property
+    def ranked_words(self) -> tuple[Word, ...]:
+        """The words that rank partial matches: not stop words, the rarest first."""
+        words = [w for w in self.words if not w.stop_word]
+        return tuple(sorted(words, key=lambda w: -w.weight)[:MAX_RANKED_WORDS])
 
 
-async def text_queries(
-    session: AsyncSession, query: SearchQuery, *, any_terms: bool = False
-) -> TextQueries | None:
-    """Build the tsqueries in one round trip; None when the query has no free text.
+def _phrase(value: str) -> str:
+    return '"' + value.replace('"', " ") + '"'
 
-    ``any_terms`` ORs the words instead of ANDing them (negations still apply): the keyword
-    list of a hybrid search and Ask's questions, where a message holding most of the words is
-    evidence, not only one holding all of them; ``ts_rank_cd`` ranks the ones with more first."""
+
+async def text_queries(session: AsyncSession, query: SearchQuery) -> TextQueries | None:
+    """Build the tsqueries in one round trip and weigh the words by the column's statistics in
+    another; None when the query has no free text."""
     if not query.text:
         return None
-    if any_terms:
-        positives = query.positive_text
-        prefix = None
-        if query.open_ended and positives and positives[-1] is query.text[-1]:
-            prefix = positives.pop().value
-        websearch = " or ".join(
-            f'"{t.value}"' if t.phrase else t.value.replace('"', " ") for t in positives
-        )
-    else:
-        websearch, prefix = query.websearch(prefix_last=query.open_ended)
-    highlight_words = " or ".join(
-        f'"{t.value}"' if t.phrase else t.value.replace('"', " ") for t in query.positive_text
-    )
+    positives = query.positive_text
+    prefix: str | None = None
+    if query.open_ended and positives and positives[-1] is query.text[-1]:
+        prefix = _UNSAFE_PREFIX.sub(" ", positives[-1].value).strip() or None
+    bare = [t.value.replace('"', " ") for t in positives if not t.phrase]
+    if prefix is not None:
+        bare.pop()
+    phrases = " ".join(_phrase(t.value) for t in positives if t.phrase)
     negated = " ".join(
-        "-" + (f'"{t.value}"' if t.phrase else t.value.replace('"', " "))
-        for t in query.text
-        if t.negated
+        "-" + (_phrase(t.value) if t.phrase else t.value) for t in query.text if t.negated
     )
-    prefix_text = _UNSAFE_PREFIX.sub(" ", prefix).strip() if prefix else ""
-    columns = []
-    params: dict[str, Any] = {
-        "w": websearch,
-        "h": highlight_words,
-        "n": negated,
-        "p": f"'{prefix_text}':*",
-    }
+    highlight = " or ".join(
+        _phrase(t.value) if t.phrase else t.value.replace('"', " ") for t in positives
+    )
+    params: dict[str, Any] = {"ph": phrases, "n": negated, "h": highlight}
+    columns: list[str] = []
     for config in CONFIGS:
-        match = f"websearch_to_tsquery('{config}', :w)"
         high = f"websearch_to_tsquery('{config}', :h)"
-        if prefix_text:
-            join = "||" if any_terms else "&&"
-            match = f"({match} {join} to_tsquery('{config}', :p))"
+        if prefix is not None:
             high = f"({high} || to_tsquery('{config}', :p))"
-        if any_terms and negated:
-            match = f"({match} && websearch_to_tsquery('{config}', :n))"
-        columns.append(f"{match}::text, {high}::text, websearch_to_tsquery('{config}', :n)::text")
+        columns += [
+            f"websearch_to_tsquery('{config}', :ph)::text",
+            f"websearch_to_tsquery('{config}', :n)::text",
+            f"{high}::text",
+        ]
+    word_texts = [*bare, prefix] if prefix is not None else bare
+    for i, word in enumerate(word_texts):
+        params[f"w{i}"] = word
+        is_prefix = prefix is not None and i == len(word_texts) - 1
+        if is_prefix:
+            params["p"] = f"'{prefix}':*"
+        for config in CONFIGS:
+            tsquery = (
+                f"to_tsquery('{config}', :p)"
+                if is_prefix
+                else f"websearch_to_tsquery('{config}', :w{i})"
+            )
+            columns += [
+                f"{tsquery}::text",
+                f"tsvector_to_array(to_tsvector('{config}', :w{i}))",
+            ]
     row = (await session.execute(text("SELECT " + ", ".join(columns)), params)).one()
-    return TextQueries(
-        match={config: str(row[3 * i]) for i, config in enumerate(CONFIGS)},
-        highlight={config: str(row[3 * i + 1]) for i, config in enumerate(CONFIGS)},
-        positive=query.has_text,
-        exclude={config: str(row[3 * i + 2]) for i, config in enumerate(CONFIGS)}
-        if negated
-        else None,
+    fixed = 3 * len(CONFIGS)
+
+    def per_config(offset: int) -> dict[str, str]:
+        return {c: str(row[offset + 3 * i]) for i, c in enumerate(CONFIGS)}
+
+    word_queries: list[dict[str, str]] = []
+    word_lexemes: list[list[list[str]]] = []
+    for i in range(len(word_texts)):
+        base = fixed + 2 * len(CONFIGS) * i
+        word_queries.append({c: str(row[base + 2 * j]) for j, c in enumerate(CONFIGS)})
+        word_lexemes.append([list(row[base + 2 * j + 1] or []) for j in range(len(CONFIGS))])
+    frequencies, messages = await _frequencies(
+        session, sorted({lex for lexemes in word_lexemes for per in lexemes for lex in per})
     )
+    words = []
+    for queries, lexemes in zip(word_queries, word_lexemes, strict=True):
+        if not any(queries.values()):
+            continue  # punctuation only
+        frequency = _word_frequency(lexemes, frequencies)
+        words.append(Word(queries=queries, frequency=frequency, weight=math.log(1 / frequency)))
+    return TextQueries(
+        words=tuple(words),
+        phrases=per_config(0) if phrases and any(per_config(0).values()) else None,
+        exclude=per_config(1) if negated and any(per_config(1).values()) else None,
+        highlight=per_config(2),
+        messages=messages,
+    )
+
+
+async def _lexeme_stats(session: AsyncSession) -> LexemeStats:
+    """The column's lexeme statistics, read at most every ``STATS_TTL`` seconds per database."""
+    key = str(session.get_bind().engine.url)
+    now = time.monotonic()
+    cached = _stats.get(key)
+    if cached is not None and now - cached.read_at < STATS_TTL:
+        return cached
+    row = (await session.execute(_LEXEME_STATS)).first()
+    if row is None or not row[0] or not row[1]:
+        stats = LexemeStats({}, _UNKNOWN_FREQUENCY, 0.0, now)
+    else:
+        elems, freqs, tuples = row
+        # Lexemes not listed are rarer than the rarest listed one.
+        stats = LexemeStats(
+            dict(zip(elems, map(float, freqs), strict=False)),
+            float(freqs[-3]) / 2,
+            max(float(tuples or 0), 0.0),
+            now,
+        )
+    _stats[key] = stats
+    return stats
+
+
+async def _frequencies(session: AsyncSession, lexemes: list[str]) -> tuple[dict[str, float], float]:
+    """Each lexeme's share of the rows, and the rows of the table; lexemes not among the most
+    common get half the smallest share listed (every lexeme the same share when the column has
+    no statistics yet)."""
+    if not lexemes:
+        return {}, 0.0
+    stats = await _lexeme_stats(session)
+    return {lex: stats.frequencies.get(lex, stats.unlisted) for lex in lexemes}, stats.messages
+
+
+_UNKNOWN_FREQUENCY = 0.01
+
+
+def _word_frequency(lexemes: list[list[str]], frequencies: dict[str, float]) -> float:
+    """A word's share of the mail: in each configuration at most that of its rarest lexeme (a
+    word of several lexemes needs all of them); the largest over the configurations."""
+    shares = [min(frequencies[lex] for lex in per) for per in lexemes if per]
+    share = max(shares, default=_UNKNOWN_FREQUENCY)
+    return min(max(share, 1e-6), 1.0 - 1e-6)
+
+
+def _tsquery(value: str) -> ColumnElement[Any]:
+    return cast(literal(value, Text), TSQUERY)
 
 
 def _own(queries: dict[str, str]) -> ColumnElement[Any]:
     """The query in the message's own configuration."""
-    q = {c: cast(literal(v, Text), TSQUERY) for c, v in queries.items()}
+    q = {c: _tsquery(v) for c, v in queries.items()}
     return case(
         (Message.language == "german", q["german"]),
         (Message.language == "english", q["english"]),
@@ -159,6 +304,64 @@ def _matches(vector: Any, query: ColumnElement[Any]) -> ColumnElement[bool]:
     return vector.op("@@")(query)  # type: ignore[no-any-return]
 
 
+def _any_of(values: Sequence[str]) -> ColumnElement[Any] | None:
+    """Constant queries ORed (the empty ones left out), for the GIN index to answer."""
+    parts = [_tsquery(v) for v in dict.fromkeys(values) if v]
+    if not parts:
+        return None
+    combined = parts[0]
+    for part in parts[1:]:
+        combined = combined.op("||")(part)
+    return combined
+
+
+def _holds(
+    vector: Any, queries: dict[str, str], *, dropped_holds: bool, language: Any = None
+) -> ColumnElement[bool]:
+    """The message holds it: in the ``simple`` reading or in its own configuration's; with
+    ``dropped_holds`` also when its own configuration drops it (a stop word)."""
+    language = Message.language if language is None else language
+    tests: list[ColumnElement[bool]] = []
+    if queries["simple"]:
+        tests.append(_matches(vector, _tsquery(queries["simple"])))
+    for config in ("english", "german"):
+        if queries[config]:
+            tests.append(and_(language == config, _matches(vector, _tsquery(queries[config]))))
+        elif dropped_holds:
+            tests.append(language == config)
+    return or_(*tests) if tests else false()
+
+
+def _lacks(vector: Any, queries: dict[str, str]) -> ColumnElement[bool]:
+    """The message holds none of the (negated) words, in neither reading."""
+    tests: list[ColumnElement[bool]] = []
+    if queries["simple"]:
+        tests.append(_matches(vector, _tsquery(queries["simple"])))
+    for config in ("english", "german"):
+        if queries[config]:
+            tests.append(
+                or_(
+                    Message.language.is_distinct_from(config),
+                    _matches(vector, _tsquery(queries[config])),
+                )
+            )
+    return or_(vector.is_(None), and_(*tests)) if tests else true()
+
+
+def _text_conditions(queries: TextQueries) -> list[ColumnElement[bool]]:
+    """Every phrase and none of the negated words."""
+    vector = Message.search_vector
+    where: list[ColumnElement[bool]] = []
+    if queries.phrases is not None:
+        index = _any_of(list(queries.phrases.values()))
+        if index is not None:
+            where.append(_matches(vector, index))
+        where.append(_holds(vector, queries.phrases, dropped_holds=False))
+    if queries.exclude is not None:
+        where.append(_lacks(vector, queries.exclude))
+    return where
+
+
 async def search(
     session: AsyncSession,
     scope: Scope,
@@ -168,12 +371,12 @@ async def search(
     plain_text: str = "",
 ) -> list[KeywordHit]:
     """The best ``limit`` messages of ``scope`` for ``queries`` (by date when there is no text
-    to rank by)."""
+    to rank by): those with every word first, then, when they are fewer than ``limit``, those
+    with some."""
     where = conditions(scope)
-    vector = Message.search_vector
     if queries is None or not queries.positive:
-        if queries is not None:  # only negated words: keep the mail without them
-            where.append(or_(vector.is_(None), _matches(vector, _own(queries.match))))
+        if queries is not None:
+            where += _text_conditions(queries)
         rows = await session.execute(
             select(Message.id, literal(0.0, Float), Message.date, Message.dedupe_key)
             .where(*where)
@@ -182,22 +385,14 @@ async def search(
         )
         return [KeywordHit(*row) for row in rows]
 
-    simple = queries.match_query("simple")
-    own = _own(queries.match)
-    # One OR over constant queries for the GIN index, then the exact test per message.
-    where.append(or_(*(_matches(vector, queries.match_query(c)) for c in CONFIGS)))
-    where.append(or_(_matches(vector, simple), _matches(vector, own)))
-    weights: ColumnElement[Any] = literal_column(_WEIGHTS_SQL)
-    rank = func.greatest(
-        func.ts_rank_cd(weights, vector, simple), func.ts_rank_cd(weights, vector, own)
-    ).label("rank")
-    rows = await session.execute(
-        select(Message.id, rank, Message.date, Message.dedupe_key)
-        .where(*where)
-        .order_by(rank.desc(), Message.date.desc().nulls_last(), Message.id.desc())
-        .limit(limit)
-    )
-    hits = [KeywordHit(*row) for row in rows]
+    where += _text_conditions(queries)
+    if not queries.words:
+        hits = await _phrase_search(session, where, queries, limit=limit)
+    else:
+        hits = await _word_search(session, where, queries, limit=limit, complete=True)
+        relaxable = len(queries.words) > 1 or queries.phrases is not None
+        if len(hits) < limit and relaxable and queries.ranked_words:
+            hits = await _word_search(session, where, queries, limit=limit, complete=False)
     if len(hits) < FALLBACK_BELOW and plain_text.strip():
         known = {h.message_id for h in hits}
         hits += [
@@ -206,6 +401,159 @@ async def search(
             if h.message_id not in known
         ][: limit - len(hits)]
     return hits
+
+
+async def _phrase_search(
+    session: AsyncSession, where: list[ColumnElement[bool]], queries: TextQueries, *, limit: int
+) -> list[KeywordHit]:
+    assert queries.phrases is not None
+    vector = Message.search_vector
+    weights: ColumnElement[Any] = literal_column(_WEIGHTS_SQL)
+    rank = func.greatest(
+        func.ts_rank_cd(weights, vector, _tsquery(queries.phrases["simple"])),
+        func.ts_rank_cd(weights, vector, _own(queries.phrases)),
+    ).label("rank")
+    rows = await session.execute(
+        select(Message.id, rank, Message.date, Message.dedupe_key)
+        .where(*where)
+        .order_by(rank.desc(), Message.date.desc().nulls_last(), Message.id.desc())
+        .limit(limit)
+    )
+    return [KeywordHit(*row) for row in rows]
+
+
+def _finders(ranked: Sequence[Word], messages: float) -> tuple[Word, ...]:
+    """The rarest words whose messages are expected to number at most ``MAX_CANDIDATES``
+    together (at least one word; all of them when the table's size is unknown)."""
+    if messages <= 0:
+        return tuple(ranked)
+    chosen: list[Word] = []
+    expected = 0.0
+    for word in sorted(ranked, key=lambda w: w.frequency):
+        expected += word.frequency * messages
+        if chosen and expected > MAX_CANDIDATES:
+            break
+        chosen.append(word)
+    return tuple(chosen)
+
+
+def _reading(word: Word) -> str:
+    """The word in any configuration, as tsquery text."""
+    return " | ".join(f"({q})" for q in dict.fromkeys(word.queries.values()) if q)
+
+
+async def _word_search(
+    session: AsyncSession,
+    where: list[ColumnElement[bool]],
+    queries: TextQueries,
+    *,
+    limit: int,
+    complete: bool,
+) -> list[KeywordHit]:
+    """Messages with every word (``complete``), or with some of the ranked words.
+
+    The score is the weighted share of the ranked words the message holds (each by how well it
+    holds it), plus 1 for messages holding every word, so those come first. The words travel as
+    arrays, so the statement (and its plan) is the same whatever their number."""
+    ranked = queries.ranked_words or queries.words
+    if complete:
+        words = queries.words
+        finders = tuple(w for w in words if not w.stop_word)
+        index = " & ".join(f"({_reading(w)})" for w in finders)
+    else:
+        words = ranked
+        finders = () if queries.phrases is not None else _finders(ranked, queries.messages)
+        index = " | ".join(f"({_reading(w)})" for w in finders)
+    total = sum(w.weight for w in ranked) or 1.0
+    scored_words = {id(w) for w in ranked}
+
+    def array(name: str, values: list[Any], item: Any) -> ColumnElement[Any]:
+        return bindparam(name, values, type_=ARRAY(item))
+
+    unnest = (
+        func.unnest(
+            cast(
+                array("w_simple", [w.queries["simple"] or None for w in words], Text),
+                ARRAY(TSQUERY),
+            ),
+            cast(
+                array("w_english", [w.queries["english"] or None for w in words], Text),
+                ARRAY(TSQUERY),
+            ),
+            cast(
+                array("w_german", [w.queries["german"] or None for w in words], Text),
+                ARRAY(TSQUERY),
+            ),
+            array(
+                "w_weight",
+                [w.weight / total if id(w) in scored_words else 0.0 for w in words],
+                Float,
+            ),
+            array("w_finder", [w in finders for w in words], Boolean),
+        )
+        .table_valued("simple", "english", "german", "weight", "finder")
+        .render_derived(name="w")
+    )
+
+    # The candidates, each vector read (and decompressed) once: the tests and scores below read
+    # it once per word.
+    candidates = (
+        select(
+            Message.id,
+            Message.date,
+            Message.dedupe_key,
+            Message.language,
+            Message.search_vector.op("||")(cast(literal(""), TSVECTOR)).label("vector"),
+        )
+        .where(*where, *([_matches(Message.search_vector, _tsquery(index))] if index else []))
+        .offset(0)
+        .subquery("candidates")
+    )
+    vector, language = candidates.c.vector, candidates.c.language
+    weights: ColumnElement[Any] = literal_column(_WEIGHTS_SQL)
+
+    own_query = case(
+        (language == "english", unnest.c.english),
+        (language == "german", unnest.c.german),
+        else_=literal(None, TSQUERY),
+    )
+    # Held in the simple reading or the own one; a stop word of the own configuration counts as
+    # held when every word is asked for.
+    held = or_(
+        func.coalesce(_matches(vector, unnest.c.simple), false()),
+        func.coalesce(
+            _matches(vector, own_query), literal(complete) & language.in_(("english", "german"))
+        ),
+    )
+    rank = func.greatest(
+        func.coalesce(func.ts_rank(weights, vector, unnest.c.simple), 0.0),
+        func.coalesce(func.ts_rank(weights, vector, own_query), 0.0),
+    )
+    share = select(func.coalesce(func.sum(unnest.c.weight * rank), 0.0)).scalar_subquery()
+    holds_all = select(func.bool_and(held)).scalar_subquery()
+    scored = select(
+        candidates.c.id,
+        candidates.c.date,
+        candidates.c.dedupe_key,
+        share.label("share"),
+        holds_all.label("whole"),
+    )
+    if not complete and finders:
+        scored = scored.where(select(func.bool_or(and_(unnest.c.finder, held))).scalar_subquery())
+    elif complete:
+        scored = scored.where(holds_all)
+    inner = scored.offset(0).subquery("scored")
+    score = (
+        case((inner.c.whole, literal(1.0, Float)), else_=literal(0.0, Float)) + inner.c.share
+    ).label("score")
+    rows = await session.execute(
+        select(inner.c.id, score, inner.c.date, inner.c.dedupe_key)
+        .order_by(score.desc(), inner.c.date.desc().nulls_last(), inner.c.id.desc())
+        .limit(limit)
+    )
+    return [
+        KeywordHit(row[0], float(row[1]), row[2], row[3], complete=row[1] >= 1.0) for row in rows
+    ]
 
 
 async def trigram(
@@ -222,16 +570,7 @@ async def trigram(
     term = words.strip()[:200]
     where = conditions(scope)
     if exclude is not None and exclude.exclude is not None:
-        vector = Message.search_vector
-        where.append(
-            or_(
-                vector.is_(None),
-                and_(
-                    _matches(vector, cast(literal(exclude.exclude["simple"], Text), TSQUERY)),
-                    _matches(vector, _own(exclude.exclude)),
-                ),
-            )
-        )
+        where.append(_lacks(Message.search_vector, exclude.exclude))
     # Every word must resemble a word of the subject or the sender's address.
     words_list = [w for w in term.split() if len(w) >= 3][:TRIGRAM_WORDS]
     if not words_list:

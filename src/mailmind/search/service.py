@@ -118,16 +118,12 @@ async def retrieve(
     *,
     mode: SearchMode,
     depth: int,
-    any_terms: bool = False,
 ) -> Retrieval:
     """The ranked messages of ``scope`` for ``query``: ``depth`` of them at most."""
     vector = None
     if mode != "keyword":
         vector = await _query_vector(session, runtime, scope.user_id, query.plain_text())
-    # The keyword list holds messages with all the words, fused or not: measured on the
-    # labelled set (bench/search_quality.py), taking messages with any of the words let common
-    # words of a natural-language query push noise into the fused top 10.
-    queries = await keyword.text_queries(session, query, any_terms=any_terms)
+    queries = await keyword.text_queries(session, query)
     min_similarity = runtime.settings.search_min_similarity
     if vector is None:
         hits = await keyword.search(
@@ -428,9 +424,7 @@ async def prepare_ask(
     query = parse_query(body.question, timezone=user.timezone)
     query.open_ended = False
     scope = _scope(user, body, query)
-    found = await retrieve(
-        session, runtime, query, scope, mode="hybrid", depth=ASK_PASSAGES * 2, any_terms=True
-    )
+    found = await retrieve(session, runtime, query, scope, mode="hybrid", depth=ASK_PASSAGES * 2)
     terms = _terms(query.plain_text())
     need = max(1, math.ceil(len(terms) / 2))
     best_chunk = {h.message_id: h for h in found.semantic}
