@@ -8,29 +8,36 @@ vector) and ``classify_local``. A message counts as "spam" when the classifier s
 ``spam``, as ham for any other category.
 
 Five stratified folds (by group, fixed seed): for each test fold the user's corrections are the
-four training folds (``UserContext.category_examples``: the corrected message's vector and the
-category the user chose, spam or the ham's non-spam category), in three variants:
+four training folds (the corrected message and the category the user chose, spam or the ham's
+non-spam category), from which the user's model is fitted as the pipeline fits it (``learn``), in
+three variants:
 
 * ``all``: every training message corrected (an upper bound of user effort);
-* ``wrong``: only the training messages the classifier got wrong before any correction;
-* ``wrong, newest 500``: as ``wrong`` but at most the 500 examples the pipeline loads per user
-  (``MAX_CATEGORY_EXAMPLES``; which 500 is random here, the pipeline takes the newest).
+* ``wrong``: only the training messages the classifier got wrong before any correction; the
+  others were kept as classified (the pipeline fits on up to ``MAX_KEPT`` such messages);
+* ``wrong, newest N``: as ``wrong`` but at most the N corrections the pipeline loads per user
+  (``MAX_CORRECTIONS``; which N is random here, the pipeline takes the newest).
 
 The baseline is scikit-learn's TF-IDF + LinearSVC trained on the same training folds with the same
 text (subject and new text). Neither side sees dates, file names or routing headers: the
 parser's ``Received``/``Delivered-To``/``Return-Path``/``X-Spam-*`` are dropped before the
 classifier sees the headers, the date is not passed, and the folder is INBOX for every message.
 
-    .venv/bin/python bench/ai_quality.py [--limit 600] [--seed 7]
+    .venv/bin/python bench/ai_quality.py [--limit 600] [--seed 7] [--write]
 
-The Markdown result goes to stdout and to bench/out/ai_quality.md.
+The vectors are cached by text under ``.cache/ai_quality/`` (``--embed-only`` fills the cache and
+stops). The Markdown result goes to stdout and to bench/out/ai_quality.md; ``--write`` also
+replaces the "AI quality" section of bench/RESULTS.md.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import hashlib
 import random
+import re
+import statistics
 import sys
 import time
 import uuid
@@ -43,23 +50,28 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT / "src"), str(ROOT)]
 
+from mailmind.ai.local.classifier import Example, UserModel  # noqa: E402
 from mailmind.integrations.ai.embeddings import local_embedder  # noqa: E402
 from mailmind.message.parse import parse_message  # noqa: E402
 from mailmind.message.quotes import split_reply  # noqa: E402
-from mailmind.pipeline.base import (  # noqa: E402
-    CategoryExample,
-    MessageInput,
-    PipelineContext,
-    UserContext,
+from mailmind.pipeline.base import MessageInput, PipelineContext, UserContext  # noqa: E402
+from mailmind.pipeline.steps.classify import (  # noqa: E402
+    MAX_CORRECTIONS,
+    MAX_KEPT,
+    classify_local,
+    learn,
+    mail_features,
+    seed_vectors,
 )
-from mailmind.pipeline.context import MAX_CATEGORY_EXAMPLES  # noqa: E402
-from mailmind.pipeline.steps.classify import classify_local, seed_vectors  # noqa: E402
 from mailmind.pipeline.steps.embed import STEP as EMBED  # noqa: E402
 from mailmind.pipeline.steps.embed import message_text  # noqa: E402
 
 CORPUS = ROOT / ".cache" / "corpora" / "spam-assassin-0.2.3" / "data"
 GROUPS = ("easy-ham-1", "easy-ham-2", "hard-ham-1", "spam-1", "spam-2")
 OUT = ROOT / "bench" / "out" / "ai_quality.md"
+RESULTS = ROOT / "bench" / "RESULTS.md"
+SECTION = "## AI quality (spam vs ham, SpamAssassin)"
+EMBEDDING_CACHE = ROOT / ".cache" / "ai_quality"
 # Routing and filter headers say where a message went, not what it is.
 DROPPED_HEADERS = ("received", "delivered-to", "return-path", "x-spam-")
 FOLDS = 5
@@ -156,11 +168,71 @@ class Score:
         return f"{100 * self.right[key] / self.seen[key]:.1f} %"
 
 
+def text_key(message: MessageInput) -> str:
+    return hashlib.sha256(message_text(message).encode()).hexdigest()
+
+
+def load_embedding_cache(model_name: str) -> dict[str, np.ndarray]:
+    """Vectors of earlier runs by the SHA-256 of the embedded text (NaN: nothing to embed)."""
+    path = EMBEDDING_CACHE / f"{model_name}.npz"
+    if not path.exists():
+        return {}
+    with np.load(path) as stored:
+        return {key: stored[key] for key in stored.files}
+
+
+def save_embedding_cache(model_name: str, cache: dict[str, np.ndarray]) -> None:
+    EMBEDDING_CACHE.mkdir(parents=True, exist_ok=True)
+    path = EMBEDDING_CACHE / f"{model_name}.npz"
+    partial = path.with_suffix(".part.npz")
+    np.savez(partial, **cache)
+    partial.replace(path)
+
+
+async def embed_all(samples: list[Sample]) -> tuple[float, int]:
+    """Run the embed step over every sample, reusing vectors cached by earlier runs (the step is
+    deterministic for a given model and text); returns the seconds spent embedding and the
+    number of messages embedded."""
+    embedder = local_embedder()
+    cache = load_embedding_cache(embedder.model_name)
+    missing: list[Sample] = []
+    for sample in samples:
+        vector = cache.get(text_key(sample.message))
+        if vector is None:
+            missing.append(sample)
+        else:
+            sample.message.embedding = None if np.isnan(vector).any() else vector
+    log(f"{len(samples) - len(missing)} vectors cached, {len(missing)} to embed")
+    # In random order, so that an interrupted run leaves a cache that covers every group.
+    random.Random(0).shuffle(missing)
+    ctx = PipelineContext(runtime=None, users={})  # type: ignore[arg-type]  # embed ignores it
+    started = time.perf_counter()
+    for start in range(0, len(missing), EMBED_BATCH):
+        batch = [s.message for s in missing[start : start + EMBED_BATCH]]
+        await EMBED.run(ctx, batch)
+        ctx.chunks.clear()
+        for message in batch:
+            vector = message.embedding
+            cache[text_key(message)] = (
+                np.full(embedder.dimensions, np.nan, dtype=np.float32) if vector is None else vector
+            )
+        if (start // EMBED_BATCH) % 5 == 4 or start + EMBED_BATCH >= len(missing):
+            save_embedding_cache(embedder.model_name, cache)
+            log(f"embedded {min(start + EMBED_BATCH, len(missing))}/{len(missing)}")
+    return time.perf_counter() - started, len(missing)
+
+
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--limit", type=int, default=None, help="a stratified subset of N")
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--label", default="", help="a note printed under the results")
+    parser.add_argument(
+        "--write", action="store_true", help="rewrite the AI quality section of bench/RESULTS.md"
+    )
+    parser.add_argument(
+        "--embed-only", action="store_true", help="embed (and cache) the messages, then stop"
+    )
     args = parser.parse_args()
 
     user_id = uuid.uuid4()
@@ -174,23 +246,17 @@ async def main() -> None:
     embedder = local_embedder()
     await embedder.load()
     seeds = await seed_vectors(embedder)
-    ctx = PipelineContext(runtime=None, users={})  # type: ignore[arg-type]  # embed ignores it
-    started = time.perf_counter()
-    for start in range(0, len(samples), EMBED_BATCH):
-        await EMBED.run(ctx, [s.message for s in samples[start : start + EMBED_BATCH]])
-        if (start // EMBED_BATCH) % 10 == 0:
-            log(f"embedded {start + EMBED_BATCH}/{len(samples)}")
-    embed_s = time.perf_counter() - started
-    log(f"embedded {len(samples)} messages in {embed_s:.0f} s")
+    embed_s, embedded = await embed_all(samples)
+    log(f"embedding done in {embed_s:.0f} s")
+    if args.embed_only:
+        return
 
     empty = UserContext(user_id=user_id)
     before_category = [classify_local(s.message, empty, seeds).category for s in samples]
     folds = stratified_folds(samples, args.seed)
 
-    def example(i: int) -> CategoryExample:
+    def example(i: int) -> Example:
         s = samples[i]
-        emb = s.message.embedding
-        assert emb is not None
         # A ham the user takes out of spam goes to a real category; one that was not in spam
         # keeps the category the classifier gave it (the user only fixed spam-vs-ham).
         category = (
@@ -198,9 +264,9 @@ async def main() -> None:
             if s.spam
             else (before_category[i] if before_category[i] != "spam" else "personal")
         )
-        return CategoryExample(emb, category, s.message.subject, s.message.sender_address)
+        return Example(mail_features(s.message), category, s.message.subject)
 
-    variants = ("all", "wrong", f"wrong, newest {MAX_CATEGORY_EXAMPLES}")
+    variants = ("all", "wrong", f"wrong, newest {MAX_CORRECTIONS}")
     before, after = Score(), {v: Score() for v in variants}
     baseline = Score()
     texts = [message_text(s.message) for s in samples]
@@ -209,7 +275,8 @@ async def main() -> None:
     from sklearn.feature_extraction.text import TfidfVectorizer
     from sklearn.svm import LinearSVC
 
-    usable = [s.message.embedding is not None for s in samples]
+    fit_ms: list[float] = []
+    classify_ms: list[float] = []
     for k in range(FOLDS):
         train = [i for i in range(len(samples)) if folds[i] != k]
         test = [i for i in range(len(samples)) if folds[i] == k]
@@ -217,25 +284,42 @@ async def main() -> None:
         chosen = {
             "all": train,
             "wrong": wrong,
-            variants[2]: rng.sample(wrong, min(len(wrong), MAX_CATEGORY_EXAMPLES)),
+            variants[2]: rng.sample(wrong, min(len(wrong), MAX_CORRECTIONS)),
         }
         for variant, indices in chosen.items():
-            user = UserContext(
-                user_id=user_id, category_examples=[example(i) for i in indices if usable[i]]
+            corrected = set(indices)
+            # The training messages the user left alone confirm the category they were given.
+            kept = [
+                Example(mail_features(samples[i].message), before_category[i], "")
+                for i in train
+                if i not in corrected
+            ][:MAX_KEPT]
+            started = time.perf_counter()
+            model: UserModel | None = learn(
+                [example(i) for i in indices], seeds, embedder.dimensions, kept
             )
+            fit_ms.append((time.perf_counter() - started) * 1000)
             for i in test:
-                predicted = classify_local(samples[i].message, user, seeds).category == "spam"
-                after[variant].add(samples[i], predicted)
+                started = time.perf_counter()
+                predicted = classify_local(samples[i].message, empty, seeds, model).category
+                classify_ms.append((time.perf_counter() - started) * 1000)
+                after[variant].add(samples[i], predicted == "spam")
         for i in test:
             before.add(samples[i], before_category[i] == "spam")
         vectorizer = TfidfVectorizer(sublinear_tf=True, min_df=2, max_features=200_000)
         x_train = vectorizer.fit_transform([texts[i] for i in train])
-        model = LinearSVC(C=1.0).fit(x_train, labels[train])
-        predicted_all = model.predict(vectorizer.transform([texts[i] for i in test]))
-        for i, predicted in zip(test, predicted_all, strict=True):
-            baseline.add(samples[i], bool(predicted))
+        baseline_model = LinearSVC(C=1.0).fit(x_train, labels[train])
+        predicted_all = baseline_model.predict(vectorizer.transform([texts[i] for i in test]))
+        for i, predicted_spam in zip(test, predicted_all, strict=True):
+            baseline.add(samples[i], bool(predicted_spam))
         log(f"fold {k + 1}/{FOLDS} done")
 
+    embed_rate = (
+        f"{embedded} messages embedded in this run, {embed_s:.0f} s, "
+        f"{embedded / embed_s:.1f} messages/s (shared machine: noisy)"
+        if embedded and embed_s > 0
+        else "all vectors from the cache"
+    )
     counts = Counter(s.group.rsplit("-", 1)[0] for s in samples)
     rows = [
         ("MailMind, before any correction", before),
@@ -260,8 +344,13 @@ async def main() -> None:
             for name, s in rows
         ),
         "",
-        f"Embedding of the {len(samples)} messages (embed step, local all-MiniLM-L6-v2): "
-        f"{embed_s:.0f} s, {len(samples) / embed_s:.1f} messages/s (shared machine: noisy).",
+        "Per user model (learned from the corrections of one variant and fold): fit "
+        f"{statistics.median(fit_ms):.0f} ms median, {max(fit_ms):.0f} ms at most; "
+        f"classification of one message with it {statistics.median(classify_ms):.1f} ms median "
+        "(the embedding excluded).",
+        "",
+        f"Embedding (embed step, local all-MiniLM-L6-v2, vectors cached by text under "
+        f"`.cache/ai_quality/`): {embed_rate}.",
     ]
     if args.label:
         lines += ["", args.label]
@@ -269,6 +358,26 @@ async def main() -> None:
     OUT.parent.mkdir(parents=True, exist_ok=True)
     OUT.write_text(text)
     print(text)
+    if args.write:
+        write_results(text)
+
+
+def write_results(section: str) -> None:
+    """Replace the AI quality section of RESULTS.md, keeping every other section."""
+    text = RESULTS.read_text() if RESULTS.exists() else "# Benchmarks\n"
+    lines = text.splitlines(keepends=True)
+    start = next((i for i, ln in enumerate(lines) if ln.rstrip() == SECTION), None)
+    if start is None:
+        new = text.rstrip("\n") + "\n\n" + section
+    else:
+        end = next(
+            (i for i in range(start + 1, len(lines)) if re.match(r"^#{1,2} ", lines[i])),
+            len(lines),
+        )
+        rest = "".join(lines[end:])
+        new = "".join(lines[:start]) + section + ("\n" + rest if rest else "")
+    RESULTS.write_text(new.rstrip("\n") + "\n")
+    log(f"wrote {RESULTS.relative_to(ROOT)}")
 
 
 if __name__ == "__main__":

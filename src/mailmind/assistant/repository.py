@@ -7,11 +7,21 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, delete, or_, select
-from sqlalchemy.dialects.postgresql import insert
+from pgvector.sqlalchemy import Vector
+from sqlalchemy import ColumnElement, and_, delete, func, or_, select
+from sqlalchemy.dialects.postgresql import distinct_on, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from mailmind.models import AIDecision, AIFeedback, AIResult, Message, MessageTag, Thread
+from mailmind.models import (
+    AIDecision,
+    AIFeedback,
+    AIResult,
+    Message,
+    MessageChunk,
+    MessageTag,
+    Thread,
+)
+from mailmind.models.message import EMBEDDING_DIMENSIONS
 
 MAX_DECISIONS = 200
 
@@ -209,3 +219,80 @@ async def link_ai_tag(
         .values(message_id=message_id, tag_id=tag_id, source="ai", confidence=confidence)
         .on_conflict_do_nothing()
     )
+
+
+async def category_feedback_state(
+    session: AsyncSession, user_id: uuid.UUID
+) -> tuple[int, datetime | None]:
+    """How many category corrections the user has and when the newest was made: the key of
+    the classifier's model of that user (any new or forgotten correction changes it)."""
+    row = (
+        await session.execute(
+            select(func.count(), func.max(AIFeedback.created_at)).where(
+                AIFeedback.user_id == user_id,
+                AIFeedback.feature == "classify",
+                AIFeedback.message_id.is_not(None),
+            )
+        )
+    ).one()
+    return int(row[0]), row[1]
+
+
+async def category_corrections(
+    session: AsyncSession, user_id: uuid.UUID, *, limit: int
+) -> list[tuple[Any, Message, Any]]:
+    """The user's newest category corrections, the latest per message: ``(new_value, message,
+    mean vector of its passages or None)``, newest first."""
+    latest = (
+        select(AIFeedback.message_id, AIFeedback.new_value, AIFeedback.created_at)
+        .where(
+            AIFeedback.user_id == user_id,
+            AIFeedback.feature == "classify",
+            AIFeedback.message_id.is_not(None),
+        )
+        .ext(distinct_on(AIFeedback.message_id))
+        .order_by(AIFeedback.message_id, AIFeedback.created_at.desc())
+        .subquery()
+    )
+    mean = (
+        select(func.avg(MessageChunk.embedding, type_=Vector(EMBEDDING_DIMENSIONS)))
+        .where(MessageChunk.message_id == latest.c.message_id)
+        .scalar_subquery()
+    )
+    rows = await session.execute(
+        select(latest.c.new_value, Message, mean)
+        .join(Message, Message.id == latest.c.message_id)
+        .where(Message.user_id == user_id)
+        .order_by(latest.c.created_at.desc())
+        .limit(limit)
+    )
+    return [(value, message, vector) for value, message, vector in rows]
+
+
+async def kept_categories(
+    session: AsyncSession, user_id: uuid.UUID, *, limit: int
+) -> list[tuple[str, Message, Any]]:
+    """The user's newest classified messages whose category they did not correct:
+    ``(category, message, mean vector of its passages or None)``, newest first."""
+    corrected = select(AIFeedback.message_id).where(
+        AIFeedback.user_id == user_id,
+        AIFeedback.feature == "classify",
+        AIFeedback.message_id.is_not(None),
+    )
+    mean = (
+        select(func.avg(MessageChunk.embedding, type_=Vector(EMBEDDING_DIMENSIONS)))
+        .where(MessageChunk.message_id == Message.id)
+        .scalar_subquery()
+    )
+    rows = await session.execute(
+        select(Message.category, Message, mean)
+        .where(
+            Message.user_id == user_id,
+            Message.category.is_not(None),
+            Message.deleted_at.is_(None),
+            Message.id.not_in(corrected),
+        )
+        .order_by(Message.created_at.desc())
+        .limit(limit)
+    )
+    return [(str(category), message, vector) for category, message, vector in rows]

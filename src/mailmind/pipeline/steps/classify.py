@@ -5,10 +5,11 @@ Three kinds of evidence are combined:
 - the message's vector against example sentences of each category (English and German),
   averaged over the nearest few (k-NN), turned into probabilities;
 - header signals (mailing-list headers, ``Precedence``, ``Auto-Submitted``, no-reply senders,
-  spam flags, the Spam folder) and promotional wording, each with a fixed weight;
-- the user's own corrections: a message very similar to one the user re-categorised goes where
-  the user put that one, with a weight above any other signal. Corrections are per user, so
-  they change nobody else's mail.
+  spam flags, the Spam folder) and promotional or spam wording, each with a fixed weight;
+- the user's own corrections: a model of the user (:mod:`mailmind.ai.local.classifier`, fitted
+  on the corrected messages and the seed sentences) whose share grows with the number of
+  corrections, and a message very similar to one the user re-categorised goes where the user
+  put that one. Corrections are per user, so they change nobody else's mail.
 
 Below :data:`~mailmind.pipeline.base.CONFIDENCE_REVIEW_THRESHOLD` a remote model may be asked
 when the user allows it; otherwise the message is flagged for review.
@@ -27,6 +28,7 @@ import numpy as np
 import structlog
 from pydantic import BaseModel, Field
 
+from mailmind.ai.local.classifier import Example, MailFeatures, ModelCache, UserModel, fit
 from mailmind.integrations.ai.embeddings import Embedder, get_embedder
 from mailmind.pipeline.base import (
     CONFIDENCE_REVIEW_THRESHOLD,
@@ -41,14 +43,22 @@ from mailmind.pipeline.steps.embed import message_text
 log = structlog.get_logger(__name__)
 
 CATEGORIES = ("personal", "work", "promotions", "newsletter", "notification", "spam")
-MODEL = "mailmind-classify-v1"
-PROMPT_VERSION = "classify-knn-1"
+MODEL = "mailmind-classify-v2"
+PROMPT_VERSION = "classify-knn-2"
 REMOTE_PROMPT_VERSION = "classify-llm-1"
 NEAREST = 3  # seeds per category averaged into its similarity
 TEMPERATURE = 0.05  # cosine differences of ~0.05 between categories are meaningful
-CORRECTION_MIN_SIMILARITY = 0.75
-SAME_SENDER_MIN_SIMILARITY = 0.6
+# A near copy of a corrected message follows the correction at once, whatever the model says.
+CORRECTION_MIN_SIMILARITY = 0.9
+SAME_SENDER_MIN_SIMILARITY = 0.75
 CORRECTION_WEIGHT = 8.0
+# The learned model's share is n / (n + LEARNED_HALF) for n corrections: one correction moves
+# little beyond its near copies, a few dozen outweigh the seeds and the fixed signals.
+LEARNED_HALF = 10
+# The newest corrections the model is fitted on (per user), and the newest classified messages
+# the user did not correct (a weak confirmation of their category).
+MAX_CORRECTIONS = 2000
+MAX_KEPT = 1000
 
 SEEDS: dict[str, list[str]] = {
     "personal": [
@@ -131,6 +141,37 @@ _PROMO = re.compile(
     r"black friday|cyber monday)\b",
     re.IGNORECASE,
 )
+# Phrases of unsolicited bulk mail (English and German); several distinct ones together are
+# evidence, one alone is not (a list discussing spam quotes them too).
+_SPAMMY = [
+    re.compile(pattern, re.IGNORECASE)
+    for pattern in (
+        r"\bclick (here|below)\b",
+        r"\b(act|order|call|apply|buy) now\b",
+        r"\b100\s?% (free|guaranteed|satisfaction)\b",
+        r"\brisk[- ]free\b",
+        r"\bmoney[- ]back guarantee\b",
+        r"\bno (obligation|credit check|cost to you|catch)\b",
+        r"\b(to be|wish to be|be) removed from\b|\bremove (yourself|me|you) from\b",
+        r"\b(this|it) is not (spam|unsolicited)\b",
+        r"\bdear (friend|sir/madam|sir or madam)\b",
+        r"\b(earn|make) (\$|money|cash|extra)",
+        r"\bwork(ing)? from home\b",
+        r"\b(viagra|cialis|pharmacy|prescription)\b",
+        r"\b(lose|losing) weight\b|\bweight loss\b",
+        r"\b(mortgage|refinanc\w*|debt consolidation|credit report)\b",
+        r"\b(lowest|best) (rates?|prices?) (available|guaranteed|online)\b",
+        r"\b(casino|lottery|jackpot)\b",
+        r"\bfree (gift|trial|quote|offer|membership|consultation)\b",
+        r"\bonce in a lifetime\b",
+        r"\b(million|millions of) (e-?mail )?addresses\b|\bbulk e-?mail\b",
+        r"\bincrease (your )?(sales|traffic|income)\b",
+        r"\b(unsubscribe|opt[- ]?out) (instructions|link)\b|\bremove in the subject\b",
+        r"\$\s?\d{1,3}(,\d{3})+",
+        r"\b(jetzt (klicken|bestellen|zugreifen)|kostenlos testen|risikofrei|garantiert)\b",
+    )
+]
+SPAMMY_MIN_PHRASES = 2
 _NOREPLY = re.compile(
     r"^(no[-_.]?reply|do[-_.]?not[-_.]?reply|notifications?|alerts?|mailer-daemon|postmaster|"
     r"automated|system|bounce[s]?|info-?noreply)([+.-].*)?@",
@@ -219,7 +260,10 @@ def header_signals(message: MessageInput) -> list[Signal]:
         signals.append(Signal("notification", 3.0, "header:auto-submitted"))
     if _NOREPLY.match(message.sender_address):
         signals.append(Signal("notification", 2.0, "sender:noreply"))
-    if promotional and not listed:
+    spammy = sum(1 for pattern in _SPAMMY if pattern.search(text))
+    if spammy >= SPAMMY_MIN_PHRASES:
+        signals.append(Signal("spam", min(3.0, 0.75 * spammy), "wording:spam"))
+    elif promotional and not listed:
         signals.append(Signal("promotions", 1.0, "wording:promotional"))
     return signals
 
@@ -237,49 +281,141 @@ def embedding_probabilities(vector: np.ndarray | None, seeds: dict[str, np.ndarr
     return _softmax(sims / TEMPERATURE)
 
 
-def correction_signals(message: MessageInput, user: UserContext) -> tuple[list[Signal], float]:
-    """The user's most similar correction per category; returns the signals and the best
-    similarity (for the input hash)."""
-    if message.embedding is None or not user.category_examples:
-        return [], 0.0
-    best: dict[str, tuple[float, str]] = {}
-    sender = message.sender_address.lower()
-    for example in user.category_examples:
-        similarity = float(example.embedding @ message.embedding)
-        near = similarity >= CORRECTION_MIN_SIMILARITY or (
-            similarity >= SAME_SENDER_MIN_SIMILARITY and sender and example.sender_address == sender
+def mail_features(
+    message: MessageInput | None = None,
+    *,
+    subject: str = "",
+    body_new_text: str = "",
+    body_text: str = "",
+    sender_address: str = "",
+    headers: dict[str, str] | None = None,
+    embedding: np.ndarray | None = None,
+) -> MailFeatures:
+    """What the learned model reads of a message (a step input or a stored message's fields)."""
+    if message is not None:
+        subject, body_new_text, body_text = (
+            message.subject,
+            message.body_new_text,
+            message.body_text,
         )
-        if near and similarity > best.get(example.category, (0.0, ""))[0]:
-            best[example.category] = (similarity, example.subject)
-    signals = [
+        sender_address, headers, embedding = (
+            message.sender_address,
+            message.headers,
+            message.embedding,
+        )
+    body = body_new_text.strip() or body_text.strip()
+    return MailFeatures(
+        embedding=embedding,
+        subject=subject,
+        text=f"{subject.strip()}\n\n{body}".strip(),
+        sender_address=sender_address.lower(),
+        headers=dict(headers or {}),
+    )
+
+
+def seed_examples(seeds: dict[str, np.ndarray]) -> list[Example]:
+    """The seed sentences as training examples (the learned model's prior)."""
+    return [
+        Example(MailFeatures(vector, "", sentence, ""), category)
+        for category in CATEGORIES
+        for sentence, vector in zip(SEEDS[category], seeds[category], strict=True)
+    ]
+
+
+def learn(
+    corrections: list[Example],
+    seeds: dict[str, np.ndarray],
+    dimensions: int,
+    kept: list[Example] | None = None,
+) -> UserModel | None:
+    """The user's model from their corrections and the recent mail they kept as classified
+    (None without corrections)."""
+    known = [c for c in corrections if c.category in CATEGORIES]
+    confirmed = [k for k in kept or [] if k.category in CATEGORIES]
+    return fit(known, seed_examples(seeds), dimensions=dimensions, kept=confirmed)
+
+
+def learned_share(model: UserModel | None) -> float:
+    if model is None:
+        return 0.0
+    return model.corrections / (model.corrections + LEARNED_HALF)
+
+
+def correction_signals(message: MessageInput, model: UserModel | None) -> list[Signal]:
+    """Near copies of corrected messages: the most similar one per category."""
+    if model is None or message.embedding is None:
+        return []
+    similarities = model.example_vectors @ message.embedding
+    sender = message.sender_address.lower()
+    best: dict[str, tuple[float, str]] = {}
+    for similarity, category, label, from_ in zip(
+        similarities.tolist(),
+        model.example_categories,
+        model.example_labels,
+        model.example_senders,
+        strict=True,
+    ):
+        near = similarity >= CORRECTION_MIN_SIMILARITY or (
+            similarity >= SAME_SENDER_MIN_SIMILARITY and sender and from_ == sender
+        )
+        if near and similarity > best.get(category, (0.0, ""))[0]:
+            best[category] = (similarity, label)
+    return [
         Signal(
             category,
             CORRECTION_WEIGHT * similarity,
-            f"similar to your correction of \u201c{subject[:80]}\u201d",
+            f"similar to your correction of \u201c{label[:80]}\u201d",
         )
-        for category, (similarity, subject) in best.items()
+        for category, (similarity, label) in best.items()
     ]
-    top = max((s for s, _ in best.values()), default=0.0)
-    return signals, top
 
 
-def classify_local(
-    message: MessageInput, user: UserContext, seeds: dict[str, np.ndarray]
-) -> Classification:
-    """Combine the evidence: ``(p_embedding + Σ weight·onehot) / (1 + Σ weight)``."""
-    probabilities = embedding_probabilities(message.embedding, seeds)
-    signals = header_signals(message) + correction_signals(message, user)[0]
+def _mix(base: np.ndarray, signals: list[Signal]) -> np.ndarray:
+    """``(base + Σ weight·onehot) / (1 + Σ weight)``."""
     known = {c: i for i, c in enumerate(CATEGORIES)}
-    combined = probabilities.copy()
+    combined = base.copy()
     total = 1.0
     for signal in signals:
         if signal.category in known:
             combined[known[signal.category]] += signal.weight
             total += signal.weight
-    combined /= total
+    return np.asarray(combined / total)
+
+
+def learned_probabilities(message: MessageInput, model: UserModel) -> np.ndarray:
+    """The learned model's probabilities over :data:`CATEGORIES` (0 for categories no example
+    had)."""
+    found = model.probabilities([mail_features(message)])[0]
+    probabilities = np.zeros(len(CATEGORIES))
+    for category, p in zip(model.categories, found, strict=True):
+        probabilities[CATEGORIES.index(category)] = p
+    return probabilities
+
+
+def classify_local(
+    message: MessageInput,
+    user: UserContext,
+    seeds: dict[str, np.ndarray],
+    model: UserModel | None = None,
+) -> Classification:
+    """Combine the evidence: the seeds' probabilities mixed with the signals' weights, then
+    with the user's learned model by its share, then with near copies of corrections."""
+    probabilities = embedding_probabilities(message.embedding, seeds)
+    signals = header_signals(message)
+    prior = _mix(probabilities, signals)
+    share = learned_share(model)
+    learned = None
+    combined = prior
+    if model is not None:
+        learned = learned_probabilities(message, model)
+        combined = (1 - share) * prior + share * learned
+    corrections = correction_signals(message, model)
+    combined = _mix(combined, corrections)
     index = int(np.argmax(combined))
     category = CATEGORIES[index]
-    reasons = [s.reason for s in signals if s.category == category]
+    reasons = [s.reason for s in corrections + signals if s.category == category]
+    if learned is not None and int(np.argmax(learned)) == index and share >= 0.5:
+        reasons.insert(0, f"learned:{category}")
     embedded_best = CATEGORIES[int(np.argmax(probabilities))]
     if message.embedding is not None and embedded_best == category:
         reasons.append(f"content:{category}")
@@ -289,19 +425,92 @@ def classify_local(
     return Classification(category, round(float(combined[index]), 4), reasons, scores)
 
 
-def _payload(message: MessageInput, user: UserContext) -> dict[str, Any]:
+def _payload(message: MessageInput, model: UserModel | None, model_key: object) -> dict[str, Any]:
     """The exact input of a local decision, for its hash."""
     signals = [(s.category, s.weight, s.reason) for s in header_signals(message)]
-    corrections, top = correction_signals(message, user)
+    corrections = correction_signals(message, model)
     return {
         "text": message_text(message),
         "sender": message.sender_address,
         "folder_role": message.folder_role,
+        "headers": sorted(message.headers.items()),
         "signals": signals,
         "corrections": [(s.category, round(s.weight, 4), s.reason) for s in corrections],
-        "best_correction": round(top, 4),
+        "learned_from": str(model_key),
         "embedding": None if message.embedding is None else np.round(message.embedding, 5).tolist(),
     }
+
+
+# --------------------------------------------------------------------------------------------
+# The user's learned model, fitted on their corrections and cached per process.
+
+_models = ModelCache()
+
+
+def _category_of(value: Any) -> str | None:
+    if isinstance(value, str):
+        return value
+    if isinstance(value, dict) and isinstance(value.get("category"), str):
+        return str(value["category"])
+    return None
+
+
+def _stored_example(category: str | None, stored: Any, vector: Any) -> Example | None:
+    if category is None:
+        return None
+    embedding = None
+    if vector is not None:
+        embedding = np.asarray(vector, dtype=np.float32)
+        norm = float(np.linalg.norm(embedding))
+        embedding = embedding / norm if norm else None
+    mail = mail_features(
+        subject=stored.subject,
+        body_new_text=stored.body_new_text,
+        body_text=stored.body_text,
+        sender_address=stored.sender_address,
+        headers={str(k): str(v) for k, v in (stored.headers or {}).items()},
+        embedding=embedding,
+    )
+    return Example(mail, category, stored.subject)
+
+
+async def user_model(
+    ctx: PipelineContext, user_id: Any, seeds: dict[str, np.ndarray], embedder: Embedder
+) -> tuple[UserModel | None, object]:
+    """The user's model and the key it was fitted for. The key (number of corrections, time of
+    the newest) is read from the database on every batch, so a correction made through any
+    process is used from the next batch of every worker."""
+    from mailmind.assistant import repository as feedback
+
+    async with ctx.runtime.db.session() as session:
+        state = await feedback.category_feedback_state(session, user_id)
+        key = (embedder.model_name, *state)
+        found, model = _models.get(user_id, key)
+        if found:
+            return model, key
+        rows = await feedback.category_corrections(session, user_id, limit=MAX_CORRECTIONS)
+        kept_rows = await feedback.kept_categories(session, user_id, limit=MAX_KEPT) if rows else []
+    examples = [
+        example
+        for value, stored, vector in rows
+        if (example := _stored_example(_category_of(value), stored, vector)) is not None
+    ]
+    kept = [
+        example
+        for category, stored, vector in kept_rows
+        if (example := _stored_example(category, stored, vector)) is not None
+    ]
+    started = time.perf_counter()
+    model = await asyncio.to_thread(learn, examples, seeds, embedder.dimensions, kept)
+    log.info(
+        "classify_model_fitted",
+        user_id=str(user_id),
+        corrections=len(examples),
+        kept=len(kept),
+        ms=int((time.perf_counter() - started) * 1000),
+    )
+    _models.put(user_id, key, model)
+    return model, key
 
 
 # --------------------------------------------------------------------------------------------
@@ -399,12 +608,17 @@ class ClassifyStep:
     feature: str | None = "classify"
 
     async def run(self, ctx: PipelineContext, batch: list[MessageInput]) -> list[StepResult]:
-        seeds = await seed_vectors(get_embedder(ctx.runtime))
+        embedder = get_embedder(ctx.runtime)
+        seeds = await seed_vectors(embedder)
+        models: dict[Any, tuple[UserModel | None, object]] = {}
+        for user_id in dict.fromkeys(m.user_id for m in batch):
+            models[user_id] = await user_model(ctx, user_id, seeds, embedder)
         results = []
         for message in batch:
             user = ctx.user(message)
+            model, model_key = models[message.user_id]
             started = time.perf_counter()
-            local = classify_local(message, user, seeds)
+            local = classify_local(message, user, seeds, model)
             result = StepResult(
                 message_id=message.id,
                 feature="classify",
@@ -418,7 +632,7 @@ class ClassifyStep:
                 provider="local",
                 model=MODEL,
                 prompt_version=PROMPT_VERSION,
-                input_hash=input_hash(_payload(message, user)),
+                input_hash=input_hash(_payload(message, model, model_key)),
                 latency_ms=int((time.perf_counter() - started) * 1000),
             )
             if local.confidence < CONFIDENCE_REVIEW_THRESHOLD:
