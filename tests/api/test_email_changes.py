@@ -200,7 +200,7 @@ async def test_category_and_priority_overrides_are_feedback(client, runtime, box
     async with runtime.db.session() as s:
         rows = (await s.scalars(select(AIFeedback).order_by(AIFeedback.feature))).all()
     assert [(r.feature, r.old_value, r.new_value) for r in rows] == [
-        ("category", "promotions", "work"),
+        ("classify", "promotions", "work"),
         ("priority", 20, 85),
     ]
     assert_error(

@@ -89,6 +89,25 @@ async def test_processing_again_replaces_results_and_logs_new_decisions(runtime:
         assert sorted(chunk_rows) == list(range(len(chunk_rows)))
 
 
+async def test_a_category_the_user_set_survives_processing_again(runtime, client) -> None:
+    from tests.conftest import bearer, login
+
+    user, account = await make_account(runtime)
+    inbox = await make_folder(runtime, account, "INBOX", "inbox")
+    (mid,) = await ingest(runtime, account, inbox, [mail("Contract for the client", LONG_BODY)])
+    await drain_jobs(runtime)
+    chosen = "personal" if (await message(runtime, mid)).category != "personal" else "work"
+    token = (await login(client, user.email))["access_token"]
+    response = await client.patch(
+        f"/api/emails/{mid}", json={"category": chosen}, headers=bearer(token)
+    )
+    assert response.status_code == 200, response.text
+
+    await process_batch(runtime, account_id=account.id, message_ids=[mid])
+
+    assert (await message(runtime, mid)).category == chosen
+
+
 async def test_email_processed_is_published_after_the_commit(runtime: Runtime) -> None:
     user, account = await make_account(runtime)
     inbox = await make_folder(runtime, account, "INBOX", "inbox")

@@ -444,11 +444,12 @@ async def _target_folder(session: AsyncSession, user_id: uuid.UUID, folder_id: u
 async def set_category(
     session: AsyncSession, runtime: Runtime, messages: Sequence[Message], category: str
 ) -> None:
-    """A category the user sets is a correction the classifier learns from (§2.5 Learning)."""
+    """A category the user sets is a correction the classifier learns from (§2.5 Learning),
+    recorded under the classifier's feature name, ``classify``, which a re-run also respects."""
     changed = [m for m in messages if m.category != category]
     for message in changed:
         await repo.add_feedback(
-            session, message, feature="category", old_value=message.category, new_value=category
+            session, message, feature="classify", old_value=message.category, new_value=category
         )
         message.category = category
         message.needs_review = False
