@@ -62,7 +62,3 @@ async def test_user_context_counts_sent_mail_and_reads_corrections(runtime: Runt
     assert context.answered_senders == {"ann@example.com"}
     assert context.existing_tags == ["Garden"] or "Garden" in context.existing_tags
     assert context.priority_overrides == {"ann@example.com": 90}
-    (example,) = context.category_examples
-    assert example.category == "work" and example.subject == "Seedlings"
-    assert example.embedding.shape == (384,)
-    assert abs(float((example.embedding**2).sum()) - 1.0) < 1e-4

@@ -12,7 +12,7 @@ import hashlib
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 import orjson
@@ -75,15 +75,6 @@ class StepResult:
     mode: str = "local"  # "local" | "remote"
 
 
-class CategoryExample(NamedTuple):
-    """A message the user re-categorised: its embedding and the category they chose."""
-
-    embedding: np.ndarray
-    category: str
-    subject: str
-    sender_address: str
-
-
 @dataclass
 class UserContext:
     """What the steps know about the owner of a message; loaded once per user per batch."""
@@ -95,7 +86,6 @@ class UserContext:
     vip: set[str] = field(default_factory=set)  # addresses or "@domain"
     existing_tags: list[str] = field(default_factory=list)
     active_threads: set[uuid.UUID] = field(default_factory=set)  # user wrote there ≤14 days
-    category_examples: list[CategoryExample] = field(default_factory=list)
     priority_overrides: dict[str, int] = field(default_factory=dict)  # sender -> priority
     language: str = "en"  # UI language: "en" | "de"
     ai: dict[str, Any] = field(default_factory=dict)  # settings.ai

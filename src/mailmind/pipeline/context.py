@@ -9,10 +9,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-import numpy as np
-from pgvector.sqlalchemy import Vector
 from sqlalchemy import String, func, literal_column, select
-from sqlalchemy.dialects.postgresql import distinct_on
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from mailmind.kit.time import utcnow
@@ -21,16 +18,13 @@ from mailmind.models import (
     Folder,
     MailAccount,
     Message,
-    MessageChunk,
     Tag,
     User,
 )
-from mailmind.models.message import EMBEDDING_DIMENSIONS
-from mailmind.pipeline.base import CategoryExample, MessageInput, UserContext
+from mailmind.pipeline.base import MessageInput, UserContext
 
 ACTIVE_THREAD_DAYS = 14
 # The most recent corrections are the ones that say what the user wants now.
-MAX_CATEGORY_EXAMPLES = 500
 
 
 @dataclass
@@ -106,14 +100,6 @@ def _addresses(messages: Iterable[MessageInput]) -> list[str]:
             if address:
                 found.add(address)
     return sorted(found)
-
-
-def _category_of(value: Any) -> str | None:
-    if isinstance(value, str):
-        return value
-    if isinstance(value, dict) and isinstance(value.get("category"), str):
-        return str(value["category"])
-    return None
 
 
 def _priority_of(value: Any) -> int | None:
@@ -237,59 +223,12 @@ async def load_user_context(
         vip=vip,
         existing_tags=tags,
         active_threads=active,
-        category_examples=await category_examples(session, user_id),
         priority_overrides=await priority_overrides(session, user_id),
         language=(user.language if user else "en")
         if (user and user.language in ("en", "de"))
         else "en",
         ai=ai,
     )
-
-
-async def category_examples(session: AsyncSession, user_id: uuid.UUID) -> list[CategoryExample]:
-    """The user's category corrections, newest per message, each with the mean vector of the
-    corrected message's chunks (messages without chunks cannot teach the classifier)."""
-    latest = (
-        select(
-            AIFeedback.message_id,
-            AIFeedback.new_value,
-            AIFeedback.created_at,
-        )
-        .where(
-            AIFeedback.user_id == user_id,
-            AIFeedback.feature == "classify",
-            AIFeedback.message_id.is_not(None),
-        )
-        .ext(distinct_on(AIFeedback.message_id))
-        .order_by(AIFeedback.message_id, AIFeedback.created_at.desc())
-        .subquery()
-    )
-    mean = func.avg(MessageChunk.embedding, type_=Vector(EMBEDDING_DIMENSIONS)).label("embedding")
-    rows = await session.execute(
-        select(latest.c.new_value, Message.subject, Message.sender_address, mean)
-        .join(Message, Message.id == latest.c.message_id)
-        .join(MessageChunk, MessageChunk.message_id == latest.c.message_id)
-        .group_by(
-            latest.c.message_id,
-            latest.c.new_value,
-            latest.c.created_at,
-            Message.subject,
-            Message.sender_address,
-        )
-        .order_by(latest.c.created_at.desc())
-        .limit(MAX_CATEGORY_EXAMPLES)
-    )
-    examples = []
-    for value, subject, sender, embedding in rows:
-        category = _category_of(value)
-        if category is None or embedding is None:
-            continue
-        vector = np.asarray(embedding, dtype=np.float32)
-        norm = float(np.linalg.norm(vector))
-        if norm == 0:
-            continue
-        examples.append(CategoryExample(vector / norm, category, subject, sender.lower()))
-    return examples
 
 
 async def priority_overrides(session: AsyncSession, user_id: uuid.UUID) -> dict[str, int]:
