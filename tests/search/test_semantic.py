@@ -135,6 +135,14 @@ async def test_ask_says_so_when_nothing_is_relevant(client, runtime, box):
     assert response.status_code == 200, response.text
     body = response.json()
     assert body["citations"] == [] and "nothing" in body["answer"].lower()
+    # Asked in German, it says so in German.
+    response = await client.post(
+        "/api/ai/ask",
+        json={"question": "Welche Ergebnisse der Gitter-Quantenchromodynamik gibt es?"},
+        headers=box.headers,
+    )
+    body = response.json()
+    assert body["citations"] == [] and "nichts gefunden" in body["answer"]
 
 
 async def test_ask_filters_narrow_the_mail(client, runtime, box):

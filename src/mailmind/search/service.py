@@ -20,6 +20,7 @@ from pydantic import BaseModel
 from sqlalchemy import func, or_
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from mailmind.ai.local.text import mail_language
 from mailmind.auth.principal import AuthUser
 from mailmind.config import parse_rate
 from mailmind.errors import RateLimited, ValidationFailed
@@ -56,6 +57,9 @@ ASK_PASSAGES = 8  # chunks given to the answer
 ASK_EXTRACTIVE_PASSAGES = 4
 PASSAGE_CHARS = 400
 NOTHING_FOUND = "I found nothing in your mail about that."
+# The extractive answer speaks the question's language (English unless it reads as German).
+_NOTHING_FOUND = {"en": NOTHING_FOUND, "de": "Dazu habe ich in deinen E-Mails nichts gefunden."}
+_ANSWER_LEAD = {"en": "From your mail:", "de": "Aus deinen E-Mails:"}
 
 
 # --- search ---------------------------------------------------------------------------------------
@@ -489,12 +493,13 @@ async def _provider(
 
 
 def extractive(plan: AskPlan) -> AskAnswer:
+    language = mail_language(None, plan.question)
     if not plan.passages:
-        return AskAnswer(answer=NOTHING_FOUND, citations=[], mode="extractive")
+        return AskAnswer(answer=_NOTHING_FOUND[language], citations=[], mode="extractive")
     shown = plan.passages[:ASK_EXTRACTIVE_PASSAGES]
     lines = [f"{passage} [{n}]" for n, passage in enumerate(shown, start=1)]
     return AskAnswer(
-        answer="From your mail:\n\n" + "\n\n".join(lines),
+        answer=f"{_ANSWER_LEAD[language]}\n\n" + "\n\n".join(lines),
         citations=plan.citations[: len(shown)],
         mode="extractive",
     )
