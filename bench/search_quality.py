@@ -25,7 +25,6 @@ import argparse
 import asyncio
 import json
 import math
-import re
 import statistics
 import sys
 import tempfile
@@ -33,6 +32,8 @@ import time
 import uuid
 from pathlib import Path
 from typing import Any
+
+from results import write_section  # bench/results.py (the script's own folder)
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
@@ -299,24 +300,7 @@ def section(results: dict[str, dict[str, float]], label: str | None) -> str:
 def write_results(text: str) -> None:
     """Replace the "## Search quality" section of RESULTS.md up to its next "## " heading or
     its "Speed" paragraph (written by bench/search.py), keeping everything else."""
-    old = RESULTS.read_text() if RESULTS.exists() else "# Benchmarks\n"
-    lines = old.splitlines(keepends=True)
-    start = next((i for i, ln in enumerate(lines) if ln.rstrip() == SECTION), None)
-    if start is None:
-        new = old.rstrip("\n") + "\n\n" + text
-    else:
-        end = next(
-            (
-                i
-                for i in range(start + 1, len(lines))
-                if re.match(r"^#{1,2} ", lines[i]) or lines[i].startswith("Speed")
-            ),
-            len(lines),
-        )
-        rest = "".join(lines[end:])
-        new = "".join(lines[:start]) + text + ("\n" + rest if rest else "")
-    RESULTS.write_text(new.rstrip("\n") + "\n")
-    print(f"wrote {RESULTS}")
+    print(f"wrote {write_section(SECTION, text, stop='Speed')}")
 
 
 def main() -> None:

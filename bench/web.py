@@ -39,6 +39,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from results import write_section  # bench/results.py (the script's own folder)
+
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
@@ -296,20 +298,9 @@ def render(args: argparse.Namespace, figures: dict[str, Any], facts: dict[str, s
 
 
 def write_results(section: str) -> None:
-    text = RESULTS.read_text() if RESULTS.exists() else "# Benchmarks\n"
-    lines = text.splitlines(keepends=True)
-    start = next((i for i, ln in enumerate(lines) if ln.rstrip() == SECTION), None)
-    if start is None:
-        new = text.rstrip("\n") + "\n\n" + section
-    else:
-        end = next(
-            (i for i in range(start + 1, len(lines)) if re.match(r"^#{1,2} ", lines[i])),
-            len(lines),
-        )
-        rest = "".join(lines[end:])
-        new = "".join(lines[:start]) + section + ("\n" + rest if rest else "")
-    RESULTS.write_text(new.rstrip("\n") + "\n")
-    log(f"wrote {RESULTS.relative_to(ROOT)}")
+    """Replace the "Web client" section of RESULTS.md, keeping every other section."""
+    written = write_section(SECTION, section)
+    log(f"wrote {written.relative_to(ROOT)}")
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:

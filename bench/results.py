@@ -1,0 +1,37 @@
+"""bench/RESULTS.md: each benchmark script owns one "## " section and rewrites only that one."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+RESULTS = Path(__file__).resolve().parent / "RESULTS.md"
+
+
+def write_section(heading: str, section: str, *, stop: str | None = None) -> Path:
+    """Replace the section that starts with the line ``heading`` (up to the next "# "/"## "
+    heading, or a line starting with ``stop``) by ``section``; append it when it is missing.
+    Every other part of the file is kept as it is."""
+    text = RESULTS.read_text() if RESULTS.exists() else "# Benchmarks\n"
+    lines = text.splitlines(keepends=True)
+    start = next((i for i, ln in enumerate(lines) if ln.rstrip() == heading), None)
+
+    def ends(line: str) -> bool:
+        return bool(re.match(r"^#{1,2} ", line)) or (stop is not None and line.startswith(stop))
+
+    if start is None:
+        new = text.rstrip("\n") + "\n\n" + section
+    else:
+        end = next(
+            (
+                i
+                for i in range(start + 1, len(lines))
+                if re.match(r"^#{1,2} ", lines[i])
+                or (stop is not None and lines[i].startswith(stop))
+            ),
+            len(lines),
+        )
+        rest = "".join(lines[end:])
+        new = "".join(lines[:start]) + section + ("\n" + rest if rest else "")
+    RESULTS.write_text(new.rstrip("\n") + "\n")
+    return RESULTS
