@@ -1,7 +1,7 @@
 import { useQueryClient } from "@tanstack/react-query";
 import { useCallback, useMemo, useState } from "react";
 import { useTranslation } from "react-i18next";
-import { Link, useNavigate, useParams, useSearchParams } from "react-router";
+import { Link, NavLink, useNavigate, useParams, useSearchParams } from "react-router";
 import { Alert } from "@/components/ui/Alert";
 import { Spinner } from "@/components/ui/Spinner";
 import { Composer } from "@/features/compose/components/Composer";
@@ -37,6 +37,9 @@ const FLAG_PATCHES: Partial<Record<BulkAction, { is_read?: boolean; is_starred?:
   unstar: { is_starred: false },
 };
 
+/** The views a phone reaches from the bar at the bottom; the rest are in the mailboxes. */
+const BOTTOM_VIEWS = ["inbox", "priority", "starred"] as const;
+
 /**
  * The three panes: sidebar, the middle pane (a virtualised mail list, search results or Ask
  * your inbox), reader; and the §2.8 keyboard shortcuts.
@@ -69,6 +72,11 @@ export default function MailPage() {
   const openCompose = useUiStore((s) => s.openCompose);
   const setHelpOpen = useUiStore((s) => s.setHelpOpen);
   const [activeIndex, setActiveIndex] = useState(0);
+  // Below 1440 px the mailboxes are an overlay, opened from the list's header (§2.8); choosing
+  // one closes it.
+  const [menu, setMenu] = useState<{ open: boolean; view: string }>({ open: false, view });
+  const menuOpen = menu.open && menu.view === view;
+  const setMenuOpen = (open: boolean) => setMenu({ open, view });
   // A new view or search starts at its first row.
   const listKey = `${view}\n${q}\n${searchMode}`;
   const [shownKey, setShownKey] = useState(listKey);
@@ -188,7 +196,12 @@ export default function MailPage() {
     k: () => move(-1),
     o: () => onOpen(activeIndex),
     Enter: () => onOpen(activeIndex),
-    Escape: () => (selection.selected.size > 0 ? selection.clear() : closeReader()),
+    Escape: () =>
+      menuOpen
+        ? setMenuOpen(false)
+        : selection.selected.size > 0
+          ? selection.clear()
+          : closeReader(),
     x: () => current && selection.toggle(current.id),
     X: () => current && selection.toggle(current.id, true),
     "mod+shift+a": () => selection.selectAll(),
@@ -314,10 +327,28 @@ export default function MailPage() {
   }
 
   return (
-    <div className={`mail${threadId || emailId ? " reading" : ""}`}>
+    <div className={`mail${threadId || emailId ? " reading" : ""}${menuOpen ? " menu-open" : ""}`}>
       <Sidebar accounts={accounts.data ?? []} folders={folderList} />
+      {menuOpen ? (
+        <button
+          type="button"
+          className="sidebar-backdrop"
+          aria-label={t("sidebar.close")}
+          onClick={() => setMenuOpen(false)}
+        />
+      ) : null}
       <section className="list-pane" aria-label={viewLabel}>
-        <h1 className="list-title">{viewLabel}</h1>
+        <div className="list-head">
+          <button
+            type="button"
+            className="btn btn-ghost menu-toggle"
+            aria-expanded={menuOpen}
+            onClick={() => setMenuOpen(!menuOpen)}
+          >
+            {t("sidebar.open")}
+          </button>
+          <h1 className="list-title">{viewLabel}</h1>
+        </div>
         {pane}
       </section>
       <ReaderPane
@@ -332,6 +363,16 @@ export default function MailPage() {
       {compose ? (
         <Composer key={JSON.stringify(compose)} mode={compose} accounts={accounts.data ?? []} />
       ) : null}
+      <nav className="bottom-bar" aria-label={t("bottomBar.label")}>
+        <button type="button" className="btn btn-ghost" onClick={() => setMenuOpen(true)}>
+          {t("sidebar.open")}
+        </button>
+        {BOTTOM_VIEWS.map((name) => (
+          <NavLink key={name} to={`/mail/${name}`} className="btn btn-ghost">
+            {t(`views.${name}`)}
+          </NavLink>
+        ))}
+      </nav>
     </div>
   );
 }
