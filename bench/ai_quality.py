@@ -43,6 +43,7 @@ import uuid
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 from results import write_section  # bench/results.py (the script's own folder)
@@ -51,7 +52,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT / "src"), str(ROOT)]
 
 from mailmind.ai.local.classifier import Example, UserModel  # noqa: E402
-from mailmind.integrations.ai.embeddings import local_embedder  # noqa: E402
+from mailmind.config import Settings  # noqa: E402
+from mailmind.integrations.ai.embeddings import CHUNK_TOKENS, local_embedder  # noqa: E402
 from mailmind.message.parse import parse_message  # noqa: E402
 from mailmind.message.quotes import split_reply  # noqa: E402
 from mailmind.pipeline.base import MessageInput, PipelineContext, UserContext  # noqa: E402
@@ -172,9 +174,15 @@ def text_key(message: MessageInput) -> str:
     return hashlib.sha256(message_text(message).encode()).hexdigest()
 
 
+def cache_path(model_name: str) -> Path:
+    """One file per model and passage layout: a message's vector depends on both."""
+    passages = Settings().ai_embed_passages
+    return EMBEDDING_CACHE / f"{model_name}-{CHUNK_TOKENS}x{passages}.npz"
+
+
 def load_embedding_cache(model_name: str) -> dict[str, np.ndarray]:
     """Vectors of earlier runs by the SHA-256 of the embedded text (NaN: nothing to embed)."""
-    path = EMBEDDING_CACHE / f"{model_name}.npz"
+    path = cache_path(model_name)
     if not path.exists():
         return {}
     with np.load(path) as stored:
@@ -183,7 +191,7 @@ def load_embedding_cache(model_name: str) -> dict[str, np.ndarray]:
 
 def save_embedding_cache(model_name: str, cache: dict[str, np.ndarray]) -> None:
     EMBEDDING_CACHE.mkdir(parents=True, exist_ok=True)
-    path = EMBEDDING_CACHE / f"{model_name}.npz"
+    path = cache_path(model_name)
     partial = path.with_suffix(".part.npz")
     np.savez(partial, **cache)
     partial.replace(path)
@@ -205,7 +213,9 @@ async def embed_all(samples: list[Sample]) -> tuple[float, int]:
     log(f"{len(samples) - len(missing)} vectors cached, {len(missing)} to embed")
     # In random order, so that an interrupted run leaves a cache that covers every group.
     random.Random(0).shuffle(missing)
-    ctx = PipelineContext(runtime=None, users={})  # type: ignore[arg-type]  # embed ignores it
+    # The embed step reads only the settings of the runtime.
+    runtime = SimpleNamespace(settings=Settings())
+    ctx = PipelineContext(runtime=runtime, users={})  # type: ignore[arg-type]
     started = time.perf_counter()
     for start in range(0, len(missing), EMBED_BATCH):
         batch = [s.message for s in missing[start : start + EMBED_BATCH]]

@@ -17,9 +17,10 @@ arrives on the realtime pub/sub channel (what the WebSocket forwards).
 Memory: the process's RSS once the model is loaded (psutil), and its peak RSS after the runs.
 The bench, the worker, PostgreSQL, Redis and Dovecot share the machine's cores.
 
-    .venv/bin/python bench/pipeline.py [--messages 300] [--latency 20] [--seed 7]
+    .venv/bin/python bench/pipeline.py [--messages 300] [--latency 20] [--seed 7] [--write]
 
-The Markdown result goes to stdout and to bench/out/pipeline.md.
+The Markdown result goes to stdout and to bench/out/pipeline.md; ``--write`` also rewrites
+the "AI pipeline" section of bench/RESULTS.md.
 """
 
 from __future__ import annotations
@@ -43,6 +44,7 @@ from types import ModuleType
 from typing import Any
 
 import psutil
+from results import write_section  # bench/results.py (the script's own folder)
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT / "src"), str(ROOT)]
@@ -91,17 +93,20 @@ def corpus_sample(count: int, seed: int) -> list[bytes]:
 
 def passages(raws: list[bytes]) -> list[str]:
     """What the embed step embeds for these messages (subject and new text, chunked)."""
+    from mailmind.config import Settings
     from mailmind.integrations.ai.embeddings import chunk_text, local_embedder
     from mailmind.message.parse import parse_message
     from mailmind.message.quotes import split_reply
 
     model_dir = local_embedder().model_dir
+    passages = Settings().ai_embed_passages
     found: list[str] = []
     for raw in raws:
         p = parse_message(raw)
         reply = split_reply(p.body_text)
         body = (reply.new_text if reply.new_text.strip() else p.body_text).strip()
-        found += chunk_text(f"{p.subject.strip()}\n\n{body}".strip(), model_dir=model_dir)
+        text = f"{p.subject.strip()}\n\n{body}".strip()
+        found += chunk_text(text, max_chunks=passages, model_dir=model_dir)
     return found
 
 
@@ -331,12 +336,14 @@ async def run(bench: Any, args: argparse.Namespace) -> str:
 
     from mailmind.auth.service import create_user
     from mailmind.config import Settings
-    from mailmind.integrations.ai.embeddings import local_embedder
+    from mailmind.integrations.ai.embeddings import CHUNK_TOKENS, local_embedder
     from mailmind.jobs.queue import load_tasks
     from mailmind.migrate import upgrade
     from mailmind.pipeline.steps.classify import seed_vectors
     from mailmind.runtime import Runtime
 
+    load_at_start = SYNC.machine_facts()["load"]
+    code_at_start = SYNC.API.code_version()
     log("starting redis-server and the embedded PostgreSQL")
     bench.redis = RedisServer()
     bench.pg = get_server(bench.tmp / "postgres", cleanup_mode="delete")
@@ -426,8 +433,20 @@ async def run(bench: Any, args: argparse.Namespace) -> str:
                 ]
     finally:
         await runtime.close()
+    facts = SYNC.machine_facts()
+    lines += [
+        "",
+        f"Passages per message: {settings.ai_embed_passages} (`AI_EMBED_PASSAGES`), "
+        f"{CHUNK_TOKENS} word pieces each at most.",
+        "",
+        f"Machine: date {facts['date']}; nproc {facts['nproc']}; cpu {facts['cpu']}; "
+        f"ram {facts['ram']}; kernel {facts['kernel']}; python {facts['python']}; "
+        f"load average {load_at_start} at the start, {facts['load']} at the end.",
+        "",
+        f"Code measured: {code_measured(code_at_start)}.",
+    ]
     if args.label:
-        lines += ["", args.label]
+        lines += ["", f"**Note:** {args.label}"]
     return "\n".join(lines) + "\n"
 
 
@@ -449,12 +468,20 @@ async def latency_with_ca(
         await idle_runtime.close()
 
 
+def code_measured(at_start: str) -> str:
+    at_end = SYNC.API.code_version()
+    if at_end == at_start:
+        return at_start
+    return f"{at_start} — **changed during the run** (at the end: {at_end})"
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--messages", type=int, default=300)
     parser.add_argument("--latency", type=int, default=20, help="messages (0: skip)")
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--label", default="", help="a note printed under the results")
+    parser.add_argument("--write", action="store_true", help="rewrite its bench/RESULTS.md section")
     args = parser.parse_args()
     bench = SYNC.Bench(Path(tempfile.mkdtemp(prefix="mailmind-bench-pipeline-")), args)
     try:
@@ -464,6 +491,8 @@ def main() -> int:
     OUT.parent.mkdir(parents=True, exist_ok=True)
     OUT.write_text(text)
     print(text)
+    if args.write:
+        print(f"wrote {write_section('## AI pipeline (local model)', text)}")
     return 0
 
 

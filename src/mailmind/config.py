@@ -145,6 +145,7 @@ class Settings(BaseSettings):
         "https://api.anthropic.com", validation_alias="ANTHROPIC_BASE_URL"
     )
     ai_timeout: float = Field(30.0, gt=0, le=300, validation_alias="AI_TIMEOUT")
+    ai_embed_passages: int = Field(1, ge=1, le=8, validation_alias="AI_EMBED_PASSAGES")
     pinecone_api_key: SecretStr | None = Field(None, validation_alias="PINECONE_API_KEY")
     search_min_similarity: float = Field(
         0.35, ge=0.0, le=1.0, validation_alias="SEARCH_MIN_SIMILARITY"

@@ -53,7 +53,39 @@ async def test_ingested_mail_gets_every_result_with_its_decision(runtime: Runtim
         chunks = await session.scalar(
             select(func.count()).select_from(MessageChunk).where(MessageChunk.message_id == mid)
         )
-        assert chunks and chunks >= 2  # the long body spans more than one window
+        assert chunks == 1  # AI_EMBED_PASSAGES: one passage per message by default
+
+
+async def test_more_passages_per_message_when_configured(
+    runtime: Runtime, monkeypatch: Any
+) -> None:
+    monkeypatch.setattr(runtime.settings, "ai_embed_passages", 3)
+    _, account = await make_account(runtime)
+    inbox = await make_folder(runtime, account, "INBOX", "inbox")
+    short, long = await ingest(
+        runtime, account, inbox, [mail("Lunch", "Lunch on Friday?"), mail("Contract", LONG_BODY)]
+    )
+    await drain_jobs(runtime)
+    async with runtime.db.session() as session:
+        counts = dict(
+            (
+                await session.execute(
+                    select(MessageChunk.message_id, func.count())
+                    .where(MessageChunk.message_id.in_([short, long]))
+                    .group_by(MessageChunk.message_id)
+                )
+            ).all()
+        )
+        texts = (
+            await session.scalars(
+                select(MessageChunk.text)
+                .where(MessageChunk.message_id == long)
+                .order_by(MessageChunk.chunk_index)
+            )
+        ).all()
+    # The long body spans more than three 128-piece windows; the short one fits in one.
+    assert counts == {short: 1, long: 3}
+    assert texts[0].startswith("Contract") and all("contract" in t for t in texts)
 
 
 async def test_processing_again_replaces_results_and_logs_new_decisions(runtime: Runtime) -> None:

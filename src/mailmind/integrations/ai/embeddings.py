@@ -36,11 +36,15 @@ DIMENSIONS = 384
 MODEL_SHA256 = "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db"
 # Texts per forward pass: 32–64 keeps a 2-core CPU busy without large padding waste.
 BATCH_SIZE = 32
-# Chunk windows in word pieces: the model reads 256 including [CLS] and [SEP]; a window of 200
-# with 40 shared with the next keeps a sentence cut at a border whole in one of the two.
-CHUNK_TOKENS = 200
-CHUNK_OVERLAP = 40
-MAX_CHUNKS = 8
+# Passages in word pieces: the model was trained on inputs of 128 (it accepts 256), and on the
+# labelled search set (bench/search_quality.py) 128-piece passages rank better than 200-piece
+# ones. Neighbours share 16 pieces so that a sentence cut at a border stays whole in one of them.
+CHUNK_TOKENS = 128
+CHUNK_OVERLAP = 16
+# Passages per message by default (AI_EMBED_PASSAGES): the beginning of a mail says what it is
+# about; the rest of a long mail is reached by keyword search. Each further passage costs about
+# as much as the first (bench/RESULTS.md, "AI pipeline").
+MAX_CHUNKS = 1
 
 
 class ModelIntegrityError(RuntimeError):
@@ -110,6 +114,7 @@ def verify_model(model_dir: Path) -> None:
 def _torch_threads() -> int:
     # Inference is one thread of work per process; on a small machine (2 cores) using every
     # core for the matrix products is fastest, beyond 4 the gains vanish and the API suffers.
+    # (Set in the embedder's own thread: OpenMP's thread count is per calling thread.)
     return max(1, min(4, os.cpu_count() or 1))
 
 

@@ -22,10 +22,13 @@ class EmbedStep:
     async def run(self, ctx: PipelineContext, batch: list[MessageInput]) -> list[StepResult]:
         embedder = get_embedder(ctx.runtime)
         model_dir = getattr(embedder, "model_dir", None)
+        passages = ctx.runtime.settings.ai_embed_passages
         texts: list[str] = []
         owners: list[MessageInput] = []
         for message in batch:
-            for passage in chunk_text(message_text(message), model_dir=model_dir):
+            for passage in chunk_text(
+                message_text(message), max_chunks=passages, model_dir=model_dir
+            ):
                 texts.append(passage)
                 owners.append(message)
         vectors = await embedder.embed(texts)
