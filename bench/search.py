@@ -17,7 +17,7 @@ request, and ``notmuch search --limit=20`` on the free-text queries (a process s
 Prints p50/p95 per mode against the targets (p95 ≤ 30 ms keyword, ≤ 30 ms semantic, ≤ 60 ms
 hybrid).
 
-    .venv/bin/python bench/search.py [--messages 100000] [--rounds 5] [--seed 1]
+    .venv/bin/python bench/search.py [--messages 100000] [--rounds 5] [--seed 1] [--write]
 
 Needs ``notmuch`` (scripts/bench-deps.sh installs it); ``--no-notmuch`` skips it.
 """
@@ -42,11 +42,16 @@ from email.utils import format_datetime, make_msgid
 from pathlib import Path
 from typing import Any
 
+from results import write_section  # bench/results.py (the script's own folder)
+
+import api as bench_api  # bench/api.py: the machine facts every script records
+
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
 CORPUS = ROOT / ".cache" / "corpora" / "spam-assassin-0.2.3" / "data"
 GROUPS = ("easy-ham-1", "easy-ham-2", "hard-ham-1")
+SECTION = "## Search speed"
 PASSWORD = "violet-harbour-lantern-42"  # noqa: S105 - the throwaway bench user
 TARGETS_MS = {"keyword": 30.0, "semantic": 30.0, "hybrid": 60.0}
 FIRST = ["Anna", "Ben", "Chloé", "Deniz", "Eva", "Finn", "Grace", "Hugo", "Ines", "Jonas"]
@@ -317,6 +322,8 @@ async def run(args: argparse.Namespace, workdir: Path) -> None:
     from mailmind.migrate import upgrade
     from mailmind.runtime import Runtime
 
+    load_at_start = bench_api.machine_facts()["load"]
+    code_at_start = bench_api.code_version()
     maildir = None if args.no_notmuch else workdir / "mail" / "INBOX"
     embedded = EmbeddedPostgres(workdir / "pg")
     url = embedded.start()
@@ -343,21 +350,66 @@ async def run(args: argparse.Namespace, workdir: Path) -> None:
             await runtime.close()
     finally:
         embedded.stop()
-    print(f"\n{args.messages} messages of one user, {len(QUERIES)} queries × {args.rounds} rounds")
-    print(f"{'':<22}{'p50 ms':>8}{'p95 ms':>8}{'target p95':>12}")
+    notmuch: tuple[float, list[float]] | None = None
+    if maildir is not None:
+        notmuch = measure_notmuch(maildir, workdir, args.rounds)
+    text = section(args, timings, notmuch, load_at_start, code_at_start)
+    print(text)
+    if args.write:
+        print(f"wrote {write_section(SECTION, text)}")
+
+
+def section(
+    args: argparse.Namespace,
+    timings: dict[str, list[float]],
+    notmuch: tuple[float, list[float]] | None,
+    load_at_start: str,
+    code_at_start: str,
+) -> str:
+    facts = bench_api.machine_facts()
+    lines = [
+        SECTION,
+        "",
+        f"`bench/search.py --messages {args.messages} --rounds {args.rounds}`: one user's mailbox "
+        f"of {args.messages:,} messages (the SpamAssassin ham recombined with generated "
+        "senders, dates and Re:/Fwd: subjects, real local embeddings, HNSW built after the "
+        f"load), {len(QUERIES)} queries × {args.rounds} rounds through `GET /api/search` "
+        "in-process (auth, rate-limit counter, rendering; result and query-embedding caches "
+        "emptied before every request).",
+        "",
+        "| | p50 ms | p95 ms | target p95 |",
+        "| --- | ---: | ---: | --- |",
+    ]
     for mode, values in timings.items():
         p95 = pct(values, 0.95)
-        verdict = "ok" if p95 <= TARGETS_MS[mode] else "MISSED"
-        print(
-            f"{'api ' + mode:<22}{statistics.median(values):>8.1f}{p95:>8.1f}"
-            f"{TARGETS_MS[mode]:>9.0f} ms {verdict}"
+        verdict = "met" if p95 <= TARGETS_MS[mode] else "**missed**"
+        lines.append(
+            f"| API {mode} | {statistics.median(values):.1f} | {p95:.1f} | "
+            f"≤ {TARGETS_MS[mode]:.0f} ms, {verdict} |"
         )
-    if maildir is not None:
-        indexing, values = measure_notmuch(maildir, workdir, args.rounds)
-        print(
-            f"{'notmuch search':<22}{statistics.median(values):>8.1f}{pct(values, 0.95):>8.1f}"
-            f"   (notmuch new: {indexing:.0f} s; a process per query)"
+    if notmuch is not None:
+        indexing, values = notmuch
+        lines.append(
+            f"| `notmuch search --limit=20` (free-text and from: queries; a process each) | "
+            f"{statistics.median(values):.1f} | {pct(values, 0.95):.1f} | reference |"
         )
+        lines += ["", f"`notmuch new` indexed the same mail as a maildir in {indexing:.0f} s."]
+    lines += [
+        "",
+        f"Machine: date {facts['date']}; nproc {facts['nproc']}; cpu {facts['cpu']}; "
+        f"ram {facts['ram']}; kernel {facts['kernel']}; python {facts['python']}; "
+        f"load average {load_at_start} at the start, {facts['load']} at the end.",
+        "",
+        f"Code measured: {code_measured(code_at_start)}.",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def code_measured(at_start: str) -> str:
+    at_end = bench_api.code_version()
+    if at_end == at_start:
+        return at_start
+    return f"{at_start} — **changed during the run** (at the end: {at_end})"
 
 
 def main() -> None:
@@ -366,6 +418,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--no-notmuch", action="store_true")
+    parser.add_argument("--write", action="store_true", help="rewrite its bench/RESULTS.md section")
     args = parser.parse_args()
     if not args.no_notmuch and shutil.which("notmuch") is None:
         raise SystemExit("notmuch is missing: run scripts/bench-deps.sh (or pass --no-notmuch)")
