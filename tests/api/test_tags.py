@@ -76,3 +76,36 @@ async def test_another_users_tags_are_res001(client, runtime, box, other):
         )
         assert_error(response, 404, "RES001")
     assert (await client.get("/api/tags", headers=box.headers)).json() == []
+
+
+async def test_ensure_tags_creates_every_missing_level_at_once_and_keeps_spelling(runtime, box):
+    from sqlalchemy import select
+
+    from mailmind.models import Tag
+    from mailmind.tag.service import ensure_tags
+
+    async with runtime.db.session() as s:
+        await create_tag(s, box.user, "Work")
+    async with runtime.db.session() as s:
+        tags = await ensure_tags(
+            s,
+            box.user.id,
+            [" work / Clients / ACME ", "Work/clients/Beta", "Personal", "WORK/Clients/Acme"],
+            source="ai",
+        )
+        # One answer per path asked, in order; a new tag takes its parent's spelling.
+        paths = [t.path for t in tags]
+        assert paths == ["Work/Clients/ACME", "Work/Clients/Beta", "Personal", "Work/Clients/ACME"]
+    async with runtime.db.session() as s:
+        stored = {t.path: t for t in await s.scalars(select(Tag).where(Tag.user_id == box.user.id))}
+    assert set(stored) == {
+        "Work",
+        "Work/Clients",
+        "Work/Clients/ACME",
+        "Work/Clients/Beta",
+        "Personal",
+    }
+    assert stored["Work"].source == "user"  # an existing tag keeps its source
+    assert stored["Work/Clients"].parent_id == stored["Work"].id
+    assert stored["Work/Clients/ACME"].parent_id == stored["Work/Clients"].id
+    assert stored["Personal"].parent_id is None

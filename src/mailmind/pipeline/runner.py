@@ -401,6 +401,7 @@ async def _store(
     corrected = await _corrected(session, ids)
     await _store_tags(session, messages, by_message, copies, corrected)
 
+    updates: dict[tuple[str, ...], list[dict[str, Any]]] = {}
     for m in messages:
         mid = m.input.id
         plan = plans[mid]
@@ -423,7 +424,10 @@ async def _store(
         if priority is not None and (mid, "priority") not in corrected:
             values["priority"] = priority.output.get("score")
             values["priority_band"] = priority.output.get("band")
-        await session.execute(update(Message).where(Message.id == mid).values(**values))
+        updates.setdefault(tuple(sorted(values)), []).append({"id": mid, **values})
+    # One executemany per set of columns (a corrected category or priority is left out).
+    for rows in updates.values():
+        await session.execute(update(Message), rows)
     await session.flush()
 
     from mailmind.realtime.publish import publish_after_commit
@@ -432,12 +436,14 @@ async def _store(
     # New categories, priorities, tags and vectors change search results: drop cached ones.
     for user_id in {m.input.user_id for m in messages}:
         bump_after_commit(session, runtime.store, user_id)
+    from mailmind.tag.repository import paths_of
+
+    tag_paths = await paths_of(session, ids)
     for m in messages:
         outputs = by_message.get(m.input.id)
         if not plans[m.input.id] or outputs is None:
             continue
-        tag_paths = await _tag_paths(session, m.input.id)
-        event = processed_event(m.input.id, outputs, tag_paths)
+        event = processed_event(m.input.id, outputs, tag_paths[m.input.id])
         publish_after_commit(session, runtime.store, m.input.user_id, "email_processed", event)
         suggestion = suggestion_event(m.input.id, outputs)
         if suggestion is not None:
@@ -484,7 +490,7 @@ async def _store_tags(
     copies: dict[uuid.UUID, _Copy],
     corrected: dict[tuple[uuid.UUID, str], list[Any]],
 ) -> None:
-    from mailmind.tag.service import ensure_tags
+    from mailmind.tag.service import ensure_tags, normalize_path
 
     tagged = [m for m in messages if "tags" in by_message.get(m.input.id, {})]
     if not tagged:
@@ -496,6 +502,9 @@ async def _store_tags(
         )
     )
     links: list[dict[str, Any]] = []
+    # (message, path, confidence) to link, and the paths each user needs, created at once.
+    wanted: list[tuple[LoadedMessage, str, Any]] = []
+    paths_by_user: dict[uuid.UUID, list[str]] = {}
     for m in tagged:
         mid = m.input.id
         removed = _removed_tags(corrected.get((mid, "tags"), []))
@@ -511,26 +520,31 @@ async def _store_tags(
             if not isinstance(path, str) or path.lower() in removed:
                 continue
             try:
-                (tag,) = await ensure_tags(session, m.input.user_id, [path], source="ai")
+                path = normalize_path(path)
             except MailMindError:
                 log.warning("pipeline_tag_invalid", path=path[:300])
                 continue
+            wanted.append((m, path, item.get("confidence")))
+            paths_by_user.setdefault(m.input.user_id, []).append(path)
+    tags: dict[tuple[uuid.UUID, str], uuid.UUID] = {}
+    for user_id, paths in paths_by_user.items():
+        for tag in await ensure_tags(session, user_id, paths, source="ai"):
+            tags[(user_id, tag.path.lower())] = tag.id
+    seen: set[tuple[uuid.UUID, uuid.UUID]] = set()
+    for m, path, confidence in wanted:
+        tag_id = tags[(m.input.user_id, path.lower())]
+        if (m.input.id, tag_id) not in seen:
+            seen.add((m.input.id, tag_id))
             links.append(
                 {
-                    "message_id": mid,
-                    "tag_id": tag.id,
+                    "message_id": m.input.id,
+                    "tag_id": tag_id,
                     "source": "ai",
-                    "confidence": item.get("confidence"),
+                    "confidence": confidence,
                 }
             )
     if links:
         await session.execute(insert(MessageTag).values(links).on_conflict_do_nothing())
-
-
-async def _tag_paths(session: AsyncSession, message_id: uuid.UUID) -> list[str]:
-    from mailmind.tag.repository import paths_of
-
-    return (await paths_of(session, [message_id]))[message_id]
 
 
 def processed_event(

@@ -67,29 +67,49 @@ async def ensure_tags(
     session: AsyncSession, user_id: uuid.UUID, paths: Iterable[str], *, source: str = "user"
 ) -> list[Tag]:
     """The user's tags at ``paths`` (validated), created with their parents when missing; an
-    existing tag keeps its spelling, colour and source."""
+    existing tag keeps its spelling, colour and source. A few statements whatever the number of
+    paths: one read of every prefix, then an insert and a read per depth that is missing."""
     wanted = list(dict.fromkeys(normalize_path(p) for p in paths))
-    result: list[Tag] = []
+    # Every prefix of every path, by its case-folded form (tags are unique case-insensitively).
+    prefixes: dict[str, str] = {}
     for path in wanted:
-        parent_id: uuid.UUID | None = None
         segments = path.split(SEPARATOR)
-        tag: Tag | None = None
         for depth in range(1, len(segments) + 1):
             prefix = SEPARATOR.join(segments[:depth])
-            # ON CONFLICT: another request may create the same tag at the same moment.
-            await session.execute(
-                insert(Tag)
-                .values(user_id=user_id, path=prefix, parent_id=parent_id, source=source)
-                .on_conflict_do_nothing()
+            prefixes.setdefault(prefix.lower(), prefix)
+    found = await _tags_by_folded_path(session, user_id, list(prefixes))
+    missing = [prefix for folded, prefix in prefixes.items() if folded not in found]
+    for depth in sorted({prefix.count(SEPARATOR) for prefix in missing}):
+        level = [prefix for prefix in missing if prefix.count(SEPARATOR) == depth]
+        rows = []
+        for prefix in level:
+            parent = found[prefix.rsplit(SEPARATOR, 1)[0].lower()] if depth else None
+            rows.append(
+                {
+                    "user_id": user_id,
+                    # Under an existing parent, its spelling: "work/x" joins "Work" as "Work/x".
+                    "path": f"{parent.path}{SEPARATOR}{prefix.rsplit(SEPARATOR, 1)[1]}"
+                    if parent
+                    else prefix,
+                    "parent_id": parent.id if parent else None,
+                    "source": source,
+                }
             )
-            tag = await session.scalar(
-                select(Tag).where(Tag.user_id == user_id, func.lower(Tag.path) == prefix.lower())
-            )
-            assert tag is not None
-            parent_id = tag.id
-        assert tag is not None
-        result.append(tag)
-    return result
+        # ON CONFLICT: another request may create the same tag at the same moment.
+        await session.execute(insert(Tag).values(rows).on_conflict_do_nothing())
+        found.update(await _tags_by_folded_path(session, user_id, [p.lower() for p in level]))
+    return [found[path.lower()] for path in wanted]
+
+
+async def _tags_by_folded_path(
+    session: AsyncSession, user_id: uuid.UUID, folded: list[str]
+) -> dict[str, Tag]:
+    if not folded:
+        return {}
+    tags = await session.scalars(
+        select(Tag).where(Tag.user_id == user_id, func.lower(Tag.path).in_(folded))
+    )
+    return {tag.path.lower(): tag for tag in tags}
 
 
 async def list_tags(session: AsyncSession, user_id: uuid.UUID) -> list[TagWithCount]:
