@@ -21,6 +21,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -191,7 +192,7 @@ def _lexical(
     domain_terms: set[str],
 ) -> tuple[float, str]:
     segments = tag.split("/")
-    leaf = content_words(segments[-1]) or [stem(w) for w in WORD.findall(segments[-1].lower())]
+    leaf = _leaf_terms(segments[-1])
     if not leaf:
         return 0.0, ""
     if all(t in subject_terms for t in leaf):
@@ -207,11 +208,28 @@ def _lexical(
     else:
         return 0.0, ""
     for parent in segments[:-1]:
-        terms = content_words(parent)
+        terms = _terms(parent)
         if terms and all(t in subject_terms or body_terms[t] for t in terms):
             score += 0.05
             break
     return score, why
+
+
+# Every message is compared with every tag of its user: the terms of tag names are computed
+# once per process, not once per message.
+@lru_cache(maxsize=8192)
+def _terms(segment: str) -> tuple[str, ...]:
+    return tuple(content_words(segment))
+
+
+@lru_cache(maxsize=8192)
+def _leaf_terms(segment: str) -> tuple[str, ...]:
+    return _terms(segment) or tuple(stem(w) for w in WORD.findall(segment.lower()))
+
+
+@lru_cache(maxsize=8192)
+def _valid_path(path: str) -> bool:
+    return valid_path(path)
 
 
 def _semantic(similarity: float) -> float:
@@ -260,7 +278,7 @@ def suggest_tags(
 
     found: dict[str, TagSuggestion] = {}
     for tag in existing_tags:
-        if not valid_path(tag):
+        if not _valid_path(tag):
             continue
         lexical, why = _lexical(tag, subject_terms, phrase_terms, body_terms, domain_terms)
         semantic = 0.0
@@ -290,7 +308,7 @@ def suggest_tags(
 
     taken = {s.path.lower() for s in chosen}
     known = {t.lower() for t in existing_tags}
-    existing_terms = {w for t in chosen for w in content_words(t.path.split("/")[-1])}
+    existing_terms = {w for t in chosen for w in _terms(t.path.split("/")[-1])}
     blocked = {stem(w) for w in (exclude or set())}
     new: list[TagSuggestion] = []
     for words in ranked:
