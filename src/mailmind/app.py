@@ -31,7 +31,6 @@ from mailmind.middleware import (
     BodyLimitMiddleware,
     ProductionGuardMiddleware,
     RequestContextMiddleware,
-    SecurityHeadersMiddleware,
 )
 from mailmind.ops.endpoints import router as ops_router
 from mailmind.realtime.endpoints import router as realtime_router
@@ -256,8 +255,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     )
     if settings.is_production:
         app.add_middleware(ProductionGuardMiddleware, allowed_hosts=settings.allowed_hosts)
-    app.add_middleware(SecurityHeadersMiddleware, hsts=settings.is_production)
-    app.add_middleware(RequestContextMiddleware)
+    app.add_middleware(RequestContextMiddleware, hsts=settings.is_production)
     return app
 
 

@@ -1,4 +1,4 @@
-"""ASGI middleware: request ids, access log and metrics, body limits, security headers, and the
+"""ASGI middleware: request ids with security headers, access log and metrics; body limits; the
 production host / HTTPS guard. Pure ASGI (no BaseHTTPMiddleware) to keep the hot path short."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ import uuid
 
 import orjson
 import structlog
-from starlette.datastructures import URL, Headers, MutableHeaders
+from starlette.datastructures import URL, Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from mailmind.errors import error_body
@@ -48,28 +48,57 @@ async def send_error(
 
 
 class RequestContextMiddleware:
-    """Binds a request id, logs one line per request and records the HTTP metrics."""
+    """Binds a request id, sets the security headers of PRODUCT_SPEC §2.9 (HSTS in production;
+    a header the endpoint set itself is left alone), logs one line per request and records the
+    HTTP metrics. One middleware and one send wrapper: this runs on every request."""
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, *, hsts: bool = False) -> None:
         self.app = app
+        common = [
+            (b"x-content-type-options", b"nosniff"),
+            (b"x-frame-options", b"DENY"),
+            (b"referrer-policy", b"no-referrer"),
+            (b"x-xss-protection", b"0"),
+            (b"cross-origin-opener-policy", b"same-origin"),
+        ]
+        if hsts:
+            common.append((b"strict-transport-security", b"max-age=31536000; includeSubDomains"))
+        self.page_headers = [*common, (b"content-security-policy", CSP.encode())]
+        self.api_headers = [*self.page_headers, (b"cache-control", b"no-store")]
+        self.docs_headers = [*common, (b"content-security-policy", DOCS_CSP.encode())]
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        incoming = Headers(scope=scope).get("x-request-id", "")
+        incoming = ""
+        for name, value in scope["headers"]:
+            if name == b"x-request-id":
+                incoming = value.decode("latin-1")
+                break
         request_id = incoming if _REQUEST_ID.match(incoming) else uuid.uuid4().hex
         scope.setdefault("state", {})["request_id"] = request_id
         structlog.contextvars.clear_contextvars()
         structlog.contextvars.bind_contextvars(request_id=request_id)
-        status_holder = {"status": 500}
+        path = scope["path"]
+        if path == "/api/swagger":
+            extra = self.docs_headers
+        elif path.startswith("/api/"):
+            extra = self.api_headers
+        else:
+            extra = self.page_headers
+        status = 500
         started = time.perf_counter()
 
         async def send_wrapper(message: Message) -> None:
+            nonlocal status
             if message["type"] == "http.response.start":
-                status_holder["status"] = message["status"]
-                headers = MutableHeaders(scope=message)
-                headers["X-Request-ID"] = request_id
+                status = message["status"]
+                headers = list(message.get("headers", []))
+                present = {name.lower() for name, _ in headers}
+                headers.extend(pair for pair in extra if pair[0] not in present)
+                headers.append((b"x-request-id", request_id.encode()))
+                message["headers"] = headers
             await send(message)
 
         try:
@@ -79,16 +108,15 @@ class RequestContextMiddleware:
             route = scope.get("route")
             template = getattr(route, "path", None) or "unmatched"
             method = scope["method"]
-            status = str(status_holder["status"])
-            HTTP_REQUESTS.labels(method, template, status).inc()
-            HTTP_DURATION.labels(method, template, status).observe(duration)
+            HTTP_REQUESTS.labels(method, template, str(status)).inc()
+            HTTP_DURATION.labels(method, template, str(status)).observe(duration)
             if template not in OPS_PATHS:
                 log.info(
                     "request",
                     method=method,
-                    path=scope["path"],
+                    path=path,
                     route=template,
-                    status=int(status),
+                    status=status,
                     duration_ms=round(duration * 1000, 1),
                     user_id=scope.get("state", {}).get("user_id"),
                 )
@@ -148,48 +176,6 @@ class BodyLimitMiddleware:
 
 class _BodyTooLarge(Exception):
     pass
-
-
-class SecurityHeadersMiddleware:
-    """The headers of PRODUCT_SPEC §2.9 on every response; HSTS in production. A header the
-    endpoint set itself is left alone. Built once: this runs on every response."""
-
-    def __init__(self, app: ASGIApp, *, hsts: bool) -> None:
-        self.app = app
-        common = [
-            (b"x-content-type-options", b"nosniff"),
-            (b"x-frame-options", b"DENY"),
-            (b"referrer-policy", b"no-referrer"),
-            (b"x-xss-protection", b"0"),
-            (b"cross-origin-opener-policy", b"same-origin"),
-        ]
-        if hsts:
-            common.append((b"strict-transport-security", b"max-age=31536000; includeSubDomains"))
-        self.page_headers = [*common, (b"content-security-policy", CSP.encode())]
-        self.api_headers = [*self.page_headers, (b"cache-control", b"no-store")]
-        self.docs_headers = [*common, (b"content-security-policy", DOCS_CSP.encode())]
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        path = scope["path"]
-        if path == "/api/swagger":
-            extra = self.docs_headers
-        elif path.startswith("/api/"):
-            extra = self.api_headers
-        else:
-            extra = self.page_headers
-
-        async def send_wrapper(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                headers = list(message.get("headers", []))
-                present = {name.lower() for name, _ in headers}
-                headers.extend(pair for pair in extra if pair[0] not in present)
-                message["headers"] = headers
-            await send(message)
-
-        await self.app(scope, receive, send_wrapper)
 
 
 class ProductionGuardMiddleware:
