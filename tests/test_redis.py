@@ -90,3 +90,33 @@ async def test_wrong_password_and_unreachable_redis_raise_store_unavailable(redi
     with pytest.raises(StoreUnavailable):
         await closed.get("x")
     await closed.close()
+    with pytest.raises(StoreUnavailable):
+        await closed.exists_and_count(("rev:a",), "rl:u", 60, "ver:u")
+    await closed.close()
+
+
+async def test_the_per_request_call_survives_a_forgotten_script_and_killed_connections(
+    redis_server,
+):
+    import redis.asyncio as aioredis
+
+    store = RedisStore(redis_server.url, redis_server.password)
+    admin = aioredis.Redis.from_url(redis_server.url, password=redis_server.password)
+    try:
+        await store.delete_matching("*")
+        assert (await store.exists_and_count((), "rl:k", 60, "ver:k"))[1] == 1
+        await admin.script_flush()  # as after a restart of Redis
+        assert (await store.exists_and_count((), "rl:k", 60, "ver:k"))[1] == 2
+        # Every client connection but the admin's dropped by the server: the next call
+        # notices on its kept connection and goes through on a new one.
+        await admin.client_kill_filter(skipme=True, _type="normal")
+        assert (await store.exists_and_count((), "rl:k", 60, "ver:k"))[1] == 3
+        # Concurrent calls open more connections; all of them agree on the count.
+        counts = await asyncio.gather(
+            *(store.exists_and_count((), "rl:k", 60, "ver:k") for _ in range(50))
+        )
+        assert sorted(c[1] for c in counts) == list(range(4, 54))
+    finally:
+        await admin.flushdb()
+        await store.close()
+        await admin.aclose()
