@@ -441,7 +441,8 @@ async def run(bench: Any, args: argparse.Namespace) -> str:
         "",
         f"Machine: date {facts['date']}; nproc {facts['nproc']}; cpu {facts['cpu']}; "
         f"ram {facts['ram']}; kernel {facts['kernel']}; python {facts['python']}; "
-        f"load average {load_at_start} at the start, {facts['load']} at the end.",
+        f"load average {load_at_start.split(' (')[0]} at the start, "
+        f"{facts['load'].split(' (')[0]} at the end (1 / 5 min).",
         "",
         f"Code measured: {code_measured(code_at_start)}.",
     ]
