@@ -1,9 +1,11 @@
 """Search and Ask your inbox in the browser: an operator narrows the results, the matched words
-are marked, a hit opens in the reader; a question is answered from the one message that holds
-the answer, and its citation opens that message."""
+are marked, a hit opens in the reader; the results follow what is typed, without Enter; a
+question is answered from the one message that holds the answer, and its citation opens that
+message."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -100,6 +102,40 @@ def test_search_with_an_operator_marks_the_words_and_opens_a_hit(
     box.fill("xylophone quartet")
     box.press("Enter")
     expect(page.get_by_text("Nothing matches “xylophone quartet”.")).to_be_visible()
+
+
+def _shows_query(q: str) -> Callable[[str], bool]:
+    return lambda url: parse_qs(urlsplit(url).query).get("q") == [q]
+
+
+def test_search_follows_typing_without_enter(page: Page, searcher: User) -> None:
+    sign_in(page, searcher)
+    expect(row(page, BOAT_TRIP)).to_be_visible()
+
+    page.keyboard.press("/")
+    box = page.get_by_role("searchbox", name="Search mail")
+    expect(box).to_be_focused()
+    # Key by key, quicker than the 300 ms the results wait for the keys to rest; no Enter.
+    page.keyboard.type("from:ada", delay=60)
+    page.wait_for_url(_shows_query("from:ada"))
+    results = page.get_by_role("listbox", name="Search results")
+    expect(results.get_by_role("option")).to_have_count(2)  # the boat trip and the lunch
+    expect(page.get_by_role("status").filter(has_text="2 results")).to_be_visible()
+
+    # The last word is still being typed: "harb" finds the harbour.
+    page.keyboard.type(" harb", delay=60)
+    page.wait_for_url(_shows_query("from:ada harb"))
+    expect(results.get_by_role("option")).to_have_count(1)
+    expect(row(page, BOAT_TRIP)).to_be_visible()
+    expect(row(page, FESTIVAL)).to_have_count(0)  # about the harbour, but not from Ada
+    expect(page.get_by_role("status").filter(has_text="1 result")).to_be_visible()
+    expect(box).to_be_focused()
+    expect(box).to_have_value("from:ada harb")
+
+    # Typing replaced the results in the history instead of adding each query: Back leaves them.
+    page.go_back()
+    page.wait_for_url("**/mail/inbox")
+    expect(row(page, BOAT_TRIP)).to_be_visible()
 
 
 def test_asking_answers_from_one_message_and_its_citation_opens_it(

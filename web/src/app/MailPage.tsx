@@ -58,7 +58,16 @@ export default function MailPage() {
   const folders = useFolders();
   const list = useEmailList(filters, kind === "list");
   const search = useSearch(q, searchMode, kind === "search");
-  const hits = useMemo(() => uniqueHits(search.data?.pages ?? []), [search.data]);
+  // While the next query runs, the hits of the one before stay on screen; not those of a
+  // search from before the user left the results, though.
+  const [searchShown, setSearchShown] = useState(false);
+  if (kind !== "search" && searchShown) setSearchShown(false);
+  if (kind === "search" && search.isSuccess && !search.isPlaceholderData && !searchShown) {
+    setSearchShown(true);
+  }
+  const stale = search.isPlaceholderData;
+  const searchData = stale && !searchShown ? undefined : search.data;
+  const hits = useMemo(() => uniqueHits(searchData?.pages ?? []), [searchData]);
   const hitById = useMemo(() => new Map(hits.map((hit) => [hit.email.id, hit])), [hits]);
   const listItems = useMemo(() => flattenPages(list.data), [list.data]);
   const items = useMemo(
@@ -260,13 +269,14 @@ export default function MailPage() {
         <SearchToolbar
           mode={searchMode}
           onModeChange={setSearchMode}
-          modeUsed={search.data?.pages[0]?.mode_used ?? null}
-          count={q && search.isSuccess ? hits.length : null}
+          modeUsed={searchData?.pages[0]?.mode_used ?? null}
+          count={q && search.isSuccess && !stale ? hits.length : null}
           more={search.hasNextPage}
+          busy={stale && items.length > 0}
         />
         {!q ? (
           <p className="search-start muted">{ts("start")}</p>
-        ) : search.isPending ? (
+        ) : search.isPending || (stale && items.length === 0) ? (
           <Spinner label={ts("searching")} />
         ) : search.isError && !search.isFetchNextPageError ? (
           <RetryNotice

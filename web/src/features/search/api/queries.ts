@@ -1,10 +1,12 @@
 import {
+  keepPreviousData,
   useInfiniteQuery,
   useQuery,
   type InfiniteData,
   type QueryClient,
 } from "@tanstack/react-query";
 import { api, unwrap } from "@/lib/api/client";
+import { ApiError } from "@/lib/api/errors";
 import type { EmailSummary } from "@/lib/api/types";
 import type { SearchMode, SearchPage } from "../types";
 
@@ -17,20 +19,57 @@ export const searchKeys = {
 /** Search counts against a per-minute limit: results stay fresh for a minute. */
 const SEARCH_STALE_MS = 60_000;
 
-/** The hits of one search, page by page over its cursor. */
+/** The latest rate limit a search ran into: when it ends (ms since the epoch) and the answer. */
+export interface SearchRateLimit {
+  until: number;
+  error: ApiError;
+}
+
+/**
+ * The rate limit (RATE…, with `details.retryAfter` seconds) that ends last among the searches
+ * in the cache, whether or not it has ended yet; null when no search was limited.
+ */
+export function searchRateLimit(client: QueryClient): SearchRateLimit | null {
+  let latest: SearchRateLimit | null = null;
+  for (const query of client.getQueryCache().findAll({ queryKey: searchKeys.all })) {
+    const { error, errorUpdatedAt } = query.state;
+    if (!(error instanceof ApiError) || !error.code.startsWith("RATE")) continue;
+    const seconds = Number(error.details.retryAfter);
+    if (!Number.isFinite(seconds) || seconds <= 0) continue;
+    const until = errorUpdatedAt + seconds * 1000;
+    if (!latest || until > latest.until) latest = { until, error };
+  }
+  return latest;
+}
+
+/**
+ * The hits of one search, page by page over its cursor. A new query keeps the hits of the one
+ * before on screen (`isPlaceholderData`) until its own arrive; each query has its own cache
+ * entry and an abandoned one is aborted, so a slow answer to an older query never shows.
+ * While the server's search limit lasts, no request is sent: the query fails at once with the
+ * limit and the seconds that are left of it.
+ */
 export function useSearch(q: string, mode: SearchMode, enabled: boolean) {
   return useInfiniteQuery({
     queryKey: searchKeys.results(q, mode),
-    queryFn: async ({ pageParam, signal }) =>
-      unwrap(
+    queryFn: async ({ pageParam, signal, client }) => {
+      const limit = searchRateLimit(client);
+      const left = limit ? limit.until - Date.now() : 0;
+      if (limit && left > 0) {
+        const { status, code, message, details } = limit.error;
+        throw new ApiError(status, code, message, { ...details, retryAfter: left / 1000 });
+      }
+      return unwrap(
         await api.GET("/api/search", {
           params: { query: { q, mode, cursor: pageParam ?? undefined } },
           signal,
         }),
-      ),
+      );
+    },
     initialPageParam: null as string | null,
     getNextPageParam: (last) => last.next_cursor ?? undefined,
     enabled: enabled && q.trim().length > 0,
+    placeholderData: keepPreviousData,
     staleTime: SEARCH_STALE_MS,
     refetchOnWindowFocus: false,
   });

@@ -1,3 +1,4 @@
+import { QueryClient, QueryClientProvider } from "@tanstack/react-query";
 import { act, render, screen } from "@testing-library/react";
 import userEvent from "@testing-library/user-event";
 import { MemoryRouter, useLocation } from "react-router";
@@ -12,12 +13,14 @@ function Where() {
 function renderHeader(at = "/mail/inbox") {
   const user = userEvent.setup();
   render(
-    <MemoryRouter initialEntries={[at]}>
-      <HeaderSearch />
-      <AskLink />
-      <button type="button">elsewhere</button>
-      <Where />
-    </MemoryRouter>,
+    <QueryClientProvider client={new QueryClient()}>
+      <MemoryRouter initialEntries={[at]}>
+        <HeaderSearch />
+        <AskLink />
+        <button type="button">elsewhere</button>
+        <Where />
+      </MemoryRouter>
+    </QueryClientProvider>,
   );
   const where = () =>
     decodeURIComponent(screen.getByTestId("where").textContent.replace(/\+/g, " "));

@@ -2,6 +2,7 @@ import { useCallback, useRef } from "react";
 import { useTranslation } from "react-i18next";
 import { Link, useLocation, useNavigate } from "react-router";
 import { useShortcuts } from "@/lib/shortcuts";
+import { useSearchPaused } from "../hooks/useSearchPaused";
 import { ASK_INPUT_ID, ASK_VIEW, SEARCH_VIEW } from "../ids";
 import { parseMode } from "../types";
 import { SearchBox } from "./SearchBox";
@@ -10,18 +11,23 @@ const SEARCH_PATH = `/mail/${SEARCH_VIEW}`;
 const ASK_PATH = `/mail/${ASK_VIEW}`;
 
 /**
- * The header's search field: `/` or Ctrl/⌘+K focuses it, Enter opens the results (keeping the
- * mode of the results on screen).
+ * The header's search field: `/` or Ctrl/⌘+K focuses it; the results follow what is typed
+ * (keeping the mode of the results on screen). Typing replaces the results' history entry, so
+ * Back does not step through every prefix; it adds one only when it opens the results from
+ * elsewhere (a mailbox, a message). Enter adds one too, unless the results show that query
+ * already.
  */
 export function HeaderSearch() {
   const navigate = useNavigate();
   const location = useLocation();
   const inputRef = useRef<HTMLInputElement>(null);
-  const onResults =
-    location.pathname === SEARCH_PATH || location.pathname.startsWith(`${SEARCH_PATH}/`);
+  const paused = useSearchPaused();
+  const onList = location.pathname === SEARCH_PATH;
+  const onResults = onList || location.pathname.startsWith(`${SEARCH_PATH}/`);
   const params = new URLSearchParams(location.search);
   const shownQuery = onResults ? (params.get("q") ?? "") : "";
   const mode = onResults ? parseMode(params.get("mode")) : "hybrid";
+  const resultsOf = (q: string) => `${SEARCH_PATH}?${new URLSearchParams({ q, mode }).toString()}`;
 
   const focus = () => {
     inputRef.current?.focus();
@@ -33,9 +39,11 @@ export function HeaderSearch() {
     <SearchBox
       query={shownQuery}
       inputRef={inputRef}
-      onSearch={(q) =>
-        void navigate(`${SEARCH_PATH}?${new URLSearchParams({ q, mode }).toString()}`)
-      }
+      paused={paused}
+      onSearch={(q) => {
+        if (!onList || q !== shownQuery.trim()) void navigate(resultsOf(q));
+      }}
+      onType={(q) => void navigate(resultsOf(q), { replace: onList })}
     />
   );
 }

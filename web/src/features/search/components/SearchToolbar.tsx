@@ -10,11 +10,13 @@ interface Props {
   /** Hits loaded so far, null while searching or without a query. */
   count: number | null;
   more: boolean;
+  /** A search is running (the hits of the one before may still be on screen). */
+  busy?: boolean;
 }
 
 /** Above the results: how to search (words, meaning or both), how many were found, and a
  * notice when the server could only search by words. */
-export function SearchToolbar({ mode, onModeChange, modeUsed, count, more }: Props) {
+export function SearchToolbar({ mode, onModeChange, modeUsed, count, more, busy }: Props) {
   const { t } = useTranslation("search");
   return (
     <div className="search-toolbar">
@@ -34,7 +36,13 @@ export function SearchToolbar({ mode, onModeChange, modeUsed, count, more }: Pro
         ))}
       </fieldset>
       <p className="search-count muted" role="status">
-        {count === null ? "" : more ? t("resultCountMore", { count }) : t("resultCount", { count })}
+        {busy
+          ? t("searching")
+          : count === null
+            ? ""
+            : more
+              ? t("resultCountMore", { count })
+              : t("resultCount", { count })}
       </p>
       {modeUsed !== null && modeUsed !== mode ? (
         <p className="search-fallback" role="note">
