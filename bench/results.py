@@ -35,3 +35,27 @@ def write_section(heading: str, section: str, *, stop: str | None = None) -> Pat
         new = "".join(lines[:start]) + section + ("\n" + rest if rest else "")
     RESULTS.write_text(new.rstrip("\n") + "\n")
     return RESULTS
+
+
+def machine_and_code(
+    facts: dict[str, str], load_at_start: str, code_at_start: str, code_at_end: str
+) -> list[str]:
+    """The closing lines of a section: the machine (``machine_facts()`` of bench/api.py, taken
+    at the end), its load at the start and the end, and the code measured. The code counts as
+    changed only when src/ did (a commit of other files during a run changes nothing measured).
+    """
+
+    def digest(code: str) -> str:
+        return code.rpartition("src/ digest ")[2]
+
+    code = code_at_start
+    if digest(code_at_end) != digest(code_at_start):
+        code += f" — **changed during the run** (at the end: {code_at_end})"
+    return [
+        f"Machine: date {facts['date']}; nproc {facts['nproc']}; cpu {facts['cpu']}; "
+        f"ram {facts['ram']}; kernel {facts['kernel']}; python {facts['python']}; "
+        f"load average {load_at_start.split(' (')[0]} at the start, "
+        f"{facts['load'].split(' (')[0]} at the end (1 / 5 min).",
+        "",
+        f"Code measured: {code}.",
+    ]

@@ -45,7 +45,7 @@ from email.utils import format_datetime, make_msgid
 from pathlib import Path
 from typing import Any
 
-from results import write_section  # bench/results.py (the script's own folder)
+from results import machine_and_code, write_section  # bench/results.py (this folder)
 
 import api as bench_api  # bench/api.py: the machine facts every script records
 
@@ -429,21 +429,9 @@ def section(
         ]
     lines += [
         "",
-        f"Machine: date {facts['date']}; nproc {facts['nproc']}; cpu {facts['cpu']}; "
-        f"ram {facts['ram']}; kernel {facts['kernel']}; python {facts['python']}; "
-        f"load average {load_at_start.split(' (')[0]} at the start, "
-        f"{facts['load'].split(' (')[0]} at the end (1 / 5 min).",
-        "",
-        f"Code measured: {code_measured(code_at_start)}.",
+        *machine_and_code(facts, load_at_start, code_at_start, bench_api.code_version()),
     ]
     return "\n".join(lines) + "\n"
-
-
-def code_measured(at_start: str) -> str:
-    at_end = bench_api.code_version()
-    if at_end == at_start:
-        return at_start
-    return f"{at_start} — **changed during the run** (at the end: {at_end})"
 
 
 def main() -> None:
