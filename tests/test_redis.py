@@ -95,13 +95,15 @@ async def test_wrong_password_and_unreachable_redis_raise_store_unavailable(redi
     await closed.close()
 
 
-async def test_the_per_request_call_survives_a_forgotten_script_and_killed_connections(
-    redis_server,
-):
+async def test_the_per_request_call_survives_a_forgotten_script_and_killed_connections():
     import redis.asyncio as aioredis
 
-    store = RedisStore(redis_server.url, redis_server.password)
-    admin = aioredis.Redis.from_url(redis_server.url, password=redis_server.password)
+    from tests.services import RedisServer
+
+    # A server of its own: killing every client connection must not reach other tests'.
+    server = RedisServer()
+    store = RedisStore(server.url, server.password)
+    admin = aioredis.Redis.from_url(server.url, password=server.password)
     try:
         await store.delete_matching("*")
         assert (await store.exists_and_count((), "rl:k", 60, "ver:k"))[1] == 1
@@ -117,6 +119,6 @@ async def test_the_per_request_call_survives_a_forgotten_script_and_killed_conne
         )
         assert sorted(c[1] for c in counts) == list(range(4, 54))
     finally:
-        await admin.flushdb()
         await store.close()
         await admin.aclose()
+        server.stop()
