@@ -73,6 +73,9 @@ export function useUpdateSettings() {
   const { mutate } = mutation;
   const update = useCallback(
     (body: SettingsUpdate) => {
+      // A read of the settings still in flight answers from before this change: cancel it, or
+      // its answer would put the old value back under the user's click.
+      void client.cancelQueries({ queryKey: settingsKey });
       const before = client.getQueryData<Settings>(settingsKey);
       if (before) client.setQueryData(settingsKey, merge(before, body));
       mutate({ body, before });
