@@ -132,12 +132,15 @@ async def test_a_verified_token_still_expires_on_time():
 
     from mailmind.auth.tokens import decode_access_token, issue_access_token
     from mailmind.errors import AuthError
+    from mailmind.kit.time import utcnow
 
     secret = "unit-test-secret-unit-test-secret-0123"
-    token, _ = issue_access_token(secret, user_id=uuid.uuid4(), session_id=uuid.uuid4(), ttl=1)
+    token, claims = issue_access_token(
+        secret, user_id=uuid.uuid4(), session_id=uuid.uuid4(), ttl=3
+    )
     decode_access_token(secret, token)
     decode_access_token(secret, token)  # served from the cache of verified tokens
-    await asyncio.sleep(1.1)
+    await asyncio.sleep((claims.expires_at - utcnow()).total_seconds() + 0.1)
     with pytest.raises(AuthError) as info:
         decode_access_token(secret, token)
     assert info.value.code == "AUTH002"

@@ -318,7 +318,7 @@ async def test_a_token_that_expires_without_reauth_closes(runtime: Runtime) -> N
         runtime.settings.jwt_secret.get_secret_value(),
         user_id=user.id,
         session_id=uuid.uuid4(),
-        ttl=1,
+        ttl=3,  # whole seconds from a truncated now: at least two of them left to log in
     )
     async with serve(runtime) as url, connect(url) as ws:
         assert (await authed(ws, token))["type"] == "auth_ok"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from collections import OrderedDict
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime
 
 import jwt
 
@@ -28,15 +28,19 @@ def issue_access_token(
     secret: str, *, user_id: uuid.UUID, session_id: uuid.UUID, ttl: int
 ) -> tuple[str, AccessClaims]:
     now = utcnow()
-    expires = now + timedelta(seconds=ttl)
+    # ``iat`` and ``exp`` are whole seconds, ``ttl`` apart; the claims carry the very instant
+    # the token stops being accepted, not a moment up to a second later.
+    iat = int(now.timestamp())
+    exp = iat + ttl
+    expires = datetime.fromtimestamp(exp, tz=UTC)
     jti = uuid.uuid4().hex
     token = jwt.encode(
         {
             "sub": str(user_id),
             "sid": str(session_id),
             "jti": jti,
-            "iat": int(now.timestamp()),
-            "exp": int(expires.timestamp()),
+            "iat": iat,
+            "exp": exp,
             "aud": AUDIENCE,
             "typ": "access",
         },
