@@ -95,7 +95,7 @@ async def test_wrong_password_and_unreachable_redis_raise_store_unavailable(redi
     await closed.close()
 
 
-async def test_the_per_request_call_survives_a_forgotten_script_and_killed_connections():
+async def test_calls_survive_a_forgotten_script_and_killed_connections():
     import redis.asyncio as aioredis
 
     from tests.services import RedisServer
@@ -118,6 +118,13 @@ async def test_the_per_request_call_survives_a_forgotten_script_and_killed_conne
             *(store.exists_and_count((), "rl:k", 60, "ver:k") for _ in range(50))
         )
         assert sorted(c[1] for c in counts) == list(range(4, 54))
+        # The pooled client of every other call notices a dropped connection the same way.
+        await store.set("kept", "1")
+        await admin.client_kill_filter(skipme=True, _type="normal")
+        assert await store.get("kept") == "1"
+        await admin.client_kill_filter(skipme=True, _type="normal")
+        await store.set("kept", "2")
+        assert await store.get("kept") == "2"
     finally:
         await store.close()
         await admin.aclose()

@@ -19,6 +19,8 @@ from typing import Protocol
 
 import redis.asyncio as aioredis
 from redis.asyncio.connection import AbstractConnection
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import NoScriptError, RedisError
 from redis.exceptions import TimeoutError as RedisTimeoutError
@@ -210,6 +212,10 @@ class RedisStore:
             socket_connect_timeout=3,
             socket_timeout=3,
             health_check_interval=30,
+            # A pooled connection the server dropped (an idle timeout, a restart, a failover
+            # of a managed Redis) fails the command once; it is then sent again, once, on a
+            # fresh connection. Only a Redis that stays unreachable becomes StoreUnavailable.
+            retry=Retry(NoBackoff(), 1),
         )
         self._direct = _DirectConnections(self._client.connection_pool)
         self._exists_and_count_sha = hashlib.sha1(  # Redis names scripts by SHA-1
