@@ -231,11 +231,17 @@ async def messages_by_ids(
     return list((await session.scalars(query)).all())
 
 
-async def messages_with_ids(session: AsyncSession, ids: Sequence[uuid.UUID]) -> list[Message]:
+async def messages_with_ids(
+    session: AsyncSession, ids: Sequence[uuid.UUID], *, summary: bool = False
+) -> list[Message]:
+    """The messages with these ids; with ``summary`` only what a list row reads
+    (:data:`SUMMARY_LOAD`)."""
     if not ids:
         return []
-    rows = await session.scalars(select(Message).where(Message.id.in_(list(ids))))
-    return list(rows.all())
+    query = select(Message).where(Message.id.in_(list(ids)))
+    if summary:
+        query = query.options(SUMMARY_LOAD)
+    return list((await session.scalars(query)).all())
 
 
 async def attachments(

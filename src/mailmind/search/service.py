@@ -196,7 +196,7 @@ async def _render(
     session: AsyncSession, page: Sequence[Ranked], queries: keyword.TextQueries | None
 ) -> list[SearchHit]:
     ids = [r.message_id for r in page]
-    messages = {m.id: m for m in await message_repo.messages_with_ids(session, ids)}
+    messages = {m.id: m for m in await message_repo.messages_with_ids(session, ids, summary=True)}
     summaries = {s.id: s for s in await message_service.summaries(session, list(messages.values()))}
     marked = await keyword.headlines(session, ids, queries)
     items: list[SearchHit] = []
@@ -244,7 +244,9 @@ async def related(
     )
     messages = {
         m.id: m
-        for m in await message_repo.messages_with_ids(session, [h.message_id for h in found])
+        for m in await message_repo.messages_with_ids(
+            session, [h.message_id for h in found], summary=True
+        )
     }
     summaries = {s.id: s for s in await message_service.summaries(session, list(messages.values()))}
     return RelatedPage(
