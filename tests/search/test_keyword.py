@@ -42,6 +42,23 @@ async def test_subject_ranks_above_body_and_matches_are_marked(client, runtime, 
     assert second["highlights"]["subject"] == "Lunch plans"
 
 
+async def test_snippets_come_from_where_a_long_body_holds_the_words(client, runtime, box):
+    filler = "Nothing to see in this line of the report. " * 600  # 26,400 characters
+    async with runtime.db.session() as s:
+        await add_mail(
+            s,
+            box.account,
+            box.inbox,
+            subject="Quarterly report",
+            body=filler + "At the very end: the Zeppelin lands on Friday. " + filler,
+        )
+    (item,) = (await _search(client, box, "the zeppelin "))["items"]
+    body = item["highlights"]["body"]
+    assert "<mark>Zeppelin</mark> lands" in body
+    # Stop words of the query are not marked when it has other words.
+    assert "<mark>the</mark>" not in body.lower()
+
+
 async def test_last_word_matches_as_a_prefix_while_typing(client, runtime, box):
     async with runtime.db.session() as s:
         await add_mail(s, box.account, box.inbox, subject="Quarterly numbers", body="invoices")
@@ -173,6 +190,43 @@ async def test_rare_words_outweigh_common_ones_in_partial_matches(client, runtim
     subjects = await _subjects(client, box, "zeppelin meeting ")
     assert subjects[0] == "Hangar visit"
     assert len(subjects) == 13
+
+
+async def test_words_in_much_of_the_mail_are_looked_for_in_the_newest_first(
+    client, runtime, box, monkeypatch
+):
+    # A word in every message of the box, far more than the candidates a search may score.
+    monkeypatch.setattr(keyword, "MAX_CANDIDATES", 2)
+    async with runtime.db.session() as s:
+        for day in range(1, 13):
+            await add_mail(
+                s,
+                box.account,
+                box.inbox,
+                subject=f"Status {day}",
+                body="The zorbulent figures.",
+                date=datetime(2026, 3, day, tzinfo=UTC),
+            )
+        # The best match by far, but the oldest message.
+        await add_mail(
+            s,
+            box.account,
+            box.inbox,
+            subject="Zorbulent zorbulent zorbulent",
+            body="Zorbulent all the way.",
+            date=datetime(2026, 2, 1, tzinfo=UTC),
+        )
+        await s.execute(text("ANALYZE messages"))
+    keyword._stats.clear()
+    keyword._windows.clear()
+    # A page of 2 is filled from the newest mail that should hold enough matches.
+    newest = await _subjects(client, box, "zorbulent ", limit=2)
+    assert newest and "Zorbulent zorbulent zorbulent" not in newest
+    assert set(newest) <= {f"Status {day}" for day in range(5, 13)}
+    # A page the newest mail cannot fill is looked for in all of it, the best match first.
+    everything = await _subjects(client, box, "zorbulent ", limit=20)
+    assert everything[0] == "Zorbulent zorbulent zorbulent"
+    assert len(everything) == 13
 
 
 async def test_phrases_stay_required_when_words_are_missing(client, runtime, box):

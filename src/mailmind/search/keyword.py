@@ -23,6 +23,14 @@ The GIN index answers the match: per word, the ORed queries of the three configu
 test per message's own configuration follows. The last word of a query typed without a trailing
 space matches as a prefix.
 
+Every candidate is read and scored, so a word in a large share of a big mailbox (a colleague's
+name, ``linux`` in a list archive) would make a search read thousands of messages. When the words
+are expected in more than ``MAX_CANDIDATES`` of the user's messages, only the newest mail that
+should hold about that many is searched first (the date of the user's k-th newest message, read
+from the ``(user_id, date)`` index, bounds the match, which PostgreSQL answers by intersecting
+both indexes): the best of the recent matches, which is what a mail search is asked for. The
+whole mailbox is searched when that window holds less than a full page.
+
 When the full text finds little — a misspelt name, a typo in a subject — the trigram indexes on
 ``subject`` and ``sender_address`` answer by word similarity.
 """
@@ -34,6 +42,7 @@ import math
 import re
 import time
 import uuid
+from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -72,6 +81,11 @@ _WEIGHTS_SQL = "'{{{}}}'::real[]".format(",".join(str(w) for w in WEIGHTS))
 # of candidates to score under this (the others still add to the candidates' scores): the cost of
 # a search stays bounded however large the mailbox.
 MAX_CANDIDATES = 1000
+# Words expected in more than this many times MAX_CANDIDATES messages are looked for in the newest
+# mail first (below, a window would hold most of the matches anyway and save little).
+WINDOW_ABOVE = 2
+WINDOW_TTL = 60.0
+WINDOWS_KEPT = 4096
 # Words that rank partial matches, the rarest first; the others still have to match in full.
 MAX_RANKED_WORDS = 12
 # Fewer full-text hits than this and the trigram fallback is asked too.
@@ -87,7 +101,14 @@ _HEADLINE_BODY = (
     f"StartSel={_OPEN}, StopSel={_CLOSE}, MaxFragments=2, MaxWords=18, MinWords=6, "
     'FragmentDelimiter=" … "'
 )
-_HEADLINE_INPUT_CHARS = 20_000
+# ts_headline's time grows faster than the text it reads: it reads a window of the body, from a
+# little before the first word of the body, in its first _HEADLINE_SEEK_CHARS characters, that
+# begins with a lexeme of the query (in any case).
+_HEADLINE_INPUT_CHARS = 4_000
+_HEADLINE_SEEK_CHARS = 50_000
+_HEADLINE_LEAD_CHARS = 300
+_HEADLINE_NEEDLES = 16
+_LEXEME = re.compile(r"'((?:[^']|'')+)'")
 _UNSAFE_PREFIX = re.compile(r"[\\'&|!():<>*\"]")
 # The planner's most common lexemes of the vector column and their frequencies (share of rows);
 # the array of frequencies ends with the smallest and largest of them and the null share.
@@ -113,6 +134,8 @@ class LexemeStats:
 
 
 _stats: dict[str, LexemeStats] = {}
+# (database, user, number of newest messages) -> (the date they start at, when it was read)
+_windows: OrderedDict[tuple[str, uuid.UUID, int], tuple[datetime | None, float]] = OrderedDict()
 
 
 @dataclass(frozen=True)
@@ -233,11 +256,20 @@ async def text_queries(session: AsyncSession, query: SearchQuery) -> TextQueries
             continue  # punctuation only
         frequency = _word_frequency(lexemes, frequencies)
         words.append(Word(queries=queries, frequency=frequency, weight=math.log(1 / frequency)))
+    marks = per_config(2)
+    # The simple reading keeps stop words ("a", "for", "und"): marking each of them would clutter
+    # a snippet and make ts_headline weigh every place they occur. They are marked when the query
+    # has nothing else.
+    meaningful = [w.queries["simple"] for w in words if not w.stop_word and w.queries["simple"]]
+    if phrases and per_config(0)["simple"]:
+        meaningful.append(per_config(0)["simple"])
+    if meaningful:
+        marks["simple"] = " | ".join(f"( {q} )" for q in dict.fromkeys(meaningful))
     return TextQueries(
         words=tuple(words),
         phrases=per_config(0) if phrases and any(per_config(0).values()) else None,
         exclude=per_config(1) if negated and any(per_config(1).values()) else None,
-        highlight=per_config(2),
+        highlight=marks,
         messages=messages,
     )
 
@@ -389,10 +421,10 @@ async def search(
     if not queries.words:
         hits = await _phrase_search(session, where, queries, limit=limit)
     else:
-        hits = await _word_search(session, where, queries, limit=limit, complete=True)
+        hits = await _newest_first(session, scope, where, queries, limit=limit, complete=True)
         relaxable = len(queries.words) > 1 or queries.phrases is not None
         if len(hits) < limit and relaxable and queries.ranked_words:
-            hits = await _word_search(session, where, queries, limit=limit, complete=False)
+            hits = await _newest_first(session, scope, where, queries, limit=limit, complete=False)
     if len(hits) < FALLBACK_BELOW and plain_text.strip():
         known = {h.message_id for h in hits}
         hits += [
@@ -437,6 +469,76 @@ def _finders(ranked: Sequence[Word], messages: float) -> tuple[Word, ...]:
     return tuple(chosen)
 
 
+def _finder_words(queries: TextQueries, *, complete: bool) -> tuple[Word, ...]:
+    """The words the index looks for: every one but the stop words when every word is asked
+    for, otherwise the rarest ranked words (none when a phrase finds the candidates)."""
+    if complete:
+        return tuple(w for w in queries.words if not w.stop_word)
+    if queries.phrases is not None:
+        return ()
+    return _finders(queries.ranked_words or queries.words, queries.messages)
+
+
+def _expected_share(finders: Sequence[Word], *, complete: bool) -> float:
+    """The share of the mail expected to hold the finders: all of them (at most the rarest's
+    share) or any of them (at most the sum)."""
+    if not finders:
+        return 1.0
+    shares = [w.frequency for w in finders]
+    return min(shares) if complete else min(sum(shares), 1.0)
+
+
+async def _window_start(session: AsyncSession, user_id: uuid.UUID, share: float) -> datetime | None:
+    """The date of the user's newest messages expected to hold ``MAX_CANDIDATES`` matches
+    when a share ``share`` of all mail matches (their number rounded up to a power of two);
+    None when the user has fewer messages than that. An index-only scan of ``(user_id, date)``
+    whose answer is kept ``WINDOW_TTL`` seconds: new mail moves it little."""
+    newest = 1 << math.ceil(math.log2(max(MAX_CANDIDATES / share, 1.0)))
+    key = (str(session.get_bind().engine.url), user_id, newest)
+    now = time.monotonic()
+    cached = _windows.get(key)
+    if cached is not None and now - cached[1] < WINDOW_TTL:
+        _windows.move_to_end(key)
+        return cached[0]
+    start = await session.scalar(
+        select(Message.date)
+        .where(Message.user_id == user_id, Message.date.is_not(None))
+        .order_by(Message.date.desc())
+        .offset(newest)
+        .limit(1)
+    )
+    _windows[key] = (start, now)
+    while len(_windows) > WINDOWS_KEPT:
+        _windows.popitem(last=False)
+    return start
+
+
+async def _newest_first(
+    session: AsyncSession,
+    scope: Scope,
+    where: list[ColumnElement[bool]],
+    queries: TextQueries,
+    *,
+    limit: int,
+    complete: bool,
+) -> list[KeywordHit]:
+    """:func:`_word_search`, in the newest mail first when the words are too common to score
+    every message holding them (more than ``MAX_CANDIDATES`` expected); in all of it when that
+    mail does not fill ``limit``."""
+    finders = _finder_words(queries, complete=complete)
+    share = _expected_share(finders, complete=complete)
+    if finders and share * queries.messages > WINDOW_ABOVE * MAX_CANDIDATES:
+        since = await _window_start(session, scope.user_id, share)
+        if since is not None:
+            bounded = [*where, Message.date >= since]
+            hits = await _word_search(
+                session, bounded, queries, finders, limit=limit, complete=complete
+            )
+            if len(hits) >= limit:
+                return hits
+    return await _word_search(session, where, queries, finders, limit=limit, complete=complete)
+
+
 def _reading(word: Word) -> str:
     """The word in any configuration, as tsquery text."""
     return " | ".join(f"({q})" for q in dict.fromkeys(word.queries.values()) if q)
@@ -446,24 +548,20 @@ async def _word_search(
     session: AsyncSession,
     where: list[ColumnElement[bool]],
     queries: TextQueries,
+    finders: tuple[Word, ...],
     *,
     limit: int,
     complete: bool,
 ) -> list[KeywordHit]:
-    """Messages with every word (``complete``), or with some of the ranked words.
+    """Messages with every word (``complete``), or with some of the ranked words (at least one
+    of the ``finders`` when there are any).
 
     The score is the weighted share of the ranked words the message holds (each by how well it
     holds it), plus 1 for messages holding every word, so those come first. The words travel as
     arrays, so the statement (and its plan) is the same whatever their number."""
     ranked = queries.ranked_words or queries.words
-    if complete:
-        words = queries.words
-        finders = tuple(w for w in words if not w.stop_word)
-        index = " & ".join(f"({_reading(w)})" for w in finders)
-    else:
-        words = ranked
-        finders = () if queries.phrases is not None else _finders(ranked, queries.messages)
-        index = " | ".join(f"({_reading(w)})" for w in finders)
+    words = queries.words if complete else ranked
+    index = (" & " if complete else " | ").join(f"({_reading(w)})" for w in finders)
     total = sum(w.weight for w in ranked) or 1.0
     scored_words = {id(w) for w in ranked}
 
@@ -646,6 +744,22 @@ async def headlines(
     )
     config = cast(Message.language, REGCONFIG)
     body_source = func.coalesce(func.nullif(Message.body_new_text, ""), Message.body_text)
+    needles = _needles(queries)
+    start: ColumnElement[Any] = literal(1)
+    if needles:
+        # One case-insensitive pass of PostgreSQL's regular expressions over the beginning.
+        found_at = func.regexp_instr(
+            func.left(body_source, _HEADLINE_SEEK_CHARS),
+            bindparam(
+                "needles", "\\m(" + "|".join(re.escape(n) for n in needles) + ")", type_=Text
+            ),
+            1,
+            1,
+            0,
+            "i",
+        )
+        start = func.greatest(found_at - _HEADLINE_LEAD_CHARS, 1)
+    body_window = func.substr(body_source, start, _HEADLINE_INPUT_CHARS)
     rows = await session.execute(
         select(
             Message.id,
@@ -657,7 +771,7 @@ async def headlines(
             ),
             func.ts_headline(
                 config,
-                _clean(body_source, _HEADLINE_INPUT_CHARS),
+                _clean(body_window),
                 highlight,
                 literal_column(_sql_string(_HEADLINE_BODY)),
             ),
@@ -667,6 +781,17 @@ async def headlines(
         row[0]: (render_headline(row[1]), render_headline(" ".join(row[2].split()), SNIPPET_CHARS))
         for row in rows
     }
+
+
+def _needles(queries: TextQueries) -> list[str]:
+    """The words to highlight as the simple reading has them (unstemmed, lower case, no stop
+    words unless the query has nothing else), to find where the body holds them."""
+    lexemes = {
+        m.replace("''", "'").lower()
+        for m in _LEXEME.findall(queries.highlight["simple"])
+        if m.strip()
+    }
+    return sorted(lexemes)[:_HEADLINE_NEEDLES]
 
 
 def _sql_string(value: str) -> str:
