@@ -8,7 +8,19 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Text, and_, cast, exists, false, func, not_, or_, select
+from sqlalchemy import (
+    ColumnElement,
+    Text,
+    and_,
+    cast,
+    exists,
+    false,
+    func,
+    not_,
+    or_,
+    select,
+    true,
+)
 
 from mailmind.models import Folder, MailAccount, Message, MessageTag
 from mailmind.search.query import Operator, SearchQuery
@@ -67,7 +79,8 @@ def _condition(user_id: uuid.UUID, op: Operator) -> ColumnElement[bool]:
     if key == "subject":
         return Message.subject.ilike(_like(value))
     if key == "has":
-        return Message.has_attachments.is_(True)
+        # Plain, not IS TRUE: the partial index of mail with attachments is proved to apply.
+        return Message.has_attachments == true()
     if key == "is":
         return {
             "unread": Message.is_read.is_(False),

@@ -491,8 +491,9 @@ def _expected_share(finders: Sequence[Word], *, complete: bool) -> float:
 async def _window_start(session: AsyncSession, user_id: uuid.UUID, share: float) -> datetime | None:
     """The date of the user's newest messages expected to hold ``MAX_CANDIDATES`` matches
     when a share ``share`` of all mail matches (their number rounded up to a power of two);
-    None when the user has fewer messages than that. An index-only scan of ``(user_id, date)``
-    whose answer is kept ``WINDOW_TTL`` seconds: new mail moves it little."""
+    None when the user has fewer messages than that. An index-only scan of
+    ``ix_messages_user_recent`` whose answer is kept ``WINDOW_TTL`` seconds: new mail moves it
+    little."""
     newest = 1 << math.ceil(math.log2(max(MAX_CANDIDATES / share, 1.0)))
     key = (str(session.get_bind().engine.url), user_id, newest)
     now = time.monotonic()
@@ -503,7 +504,7 @@ async def _window_start(session: AsyncSession, user_id: uuid.UUID, share: float)
     start = await session.scalar(
         select(Message.date)
         .where(Message.user_id == user_id, Message.date.is_not(None))
-        .order_by(Message.date.desc())
+        .order_by(Message.date.desc().nulls_last(), Message.id.desc())
         .offset(newest)
         .limit(1)
     )
