@@ -38,6 +38,26 @@ async def test_embeddings_are_384_dimensional_unit_vectors() -> None:
     assert (await embedder.embed([])).shape == (0, DIMENSIONS)
 
 
+async def test_a_query_runs_on_one_thread_and_a_batch_on_all() -> None:
+    import asyncio
+
+    import torch
+
+    from mailmind.integrations.ai import embeddings
+
+    embedder = local_embedder()
+
+    async def threads_after(texts: list[str]) -> int:
+        await embedder.embed(texts)
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(embedder._executor, torch.get_num_threads)
+
+    assert await threads_after(["why is my laptop slow"]) == 1
+    batch = [f"passage {n}" for n in range(embeddings.SMALL_CALL + 1)]
+    assert await threads_after(batch) == embeddings._torch_threads()
+    assert await threads_after(["and back to one"]) == 1
+
+
 def test_the_packaged_model_has_the_pinned_sha256() -> None:
     assert file_sha256(package_model_dir() / "model.safetensors") == MODEL_SHA256
 
