@@ -196,7 +196,8 @@ async def test_words_in_much_of_the_mail_are_looked_for_in_the_newest_first(
     client, runtime, box, monkeypatch
 ):
     # A word in every message of the box, far more than the candidates a search may score.
-    monkeypatch.setattr(keyword, "MAX_CANDIDATES", 2)
+    monkeypatch.setattr(keyword, "WINDOW_MATCHES", 2)
+    monkeypatch.setattr(keyword, "WINDOW_ABOVE", 4)
     async with runtime.db.session() as s:
         for day in range(1, 13):
             await add_mail(

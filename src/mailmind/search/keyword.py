@@ -25,11 +25,11 @@ space matches as a prefix.
 
 Every candidate is read and scored, so a word in a large share of a big mailbox (a colleague's
 name, ``linux`` in a list archive) would make a search read thousands of messages. When the words
-are expected in more than ``MAX_CANDIDATES`` of the user's messages, only the newest mail that
-should hold about that many is searched first (the date of the user's k-th newest message, read
-from the ``(user_id, date)`` index, bounds the match, which PostgreSQL answers by intersecting
-both indexes): the best of the recent matches, which is what a mail search is asked for. The
-whole mailbox is searched when that window holds less than a full page.
+are expected in more than ``WINDOW_ABOVE`` messages, only the newest mail that should hold about
+``WINDOW_MATCHES`` of them is searched first (the date of the user's k-th newest message, read
+from ``ix_messages_user_recent``, bounds the match, which PostgreSQL answers by intersecting a
+date index with the full-text one): the best of the recent matches, which is what a mail search
+is asked for. The whole mailbox is searched when that window holds less than a full page.
 
 When the full text finds little — a misspelt name, a typo in a subject — the trigram indexes on
 ``subject`` and ``sender_address`` answer by word similarity.
@@ -81,9 +81,11 @@ _WEIGHTS_SQL = "'{{{}}}'::real[]".format(",".join(str(w) for w in WEIGHTS))
 # of candidates to score under this (the others still add to the candidates' scores): the cost of
 # a search stays bounded however large the mailbox.
 MAX_CANDIDATES = 1000
-# Words expected in more than this many times MAX_CANDIDATES messages are looked for in the newest
-# mail first (below, a window would hold most of the matches anyway and save little).
-WINDOW_ABOVE = 2
+# Words expected in more than WINDOW_ABOVE messages are looked for in the newest mail that should
+# hold WINDOW_MATCHES of them first (with fewer, a window would save little). Each candidate costs
+# tens of microseconds (its vector read and scored), and a page needs the best 20 or so.
+WINDOW_MATCHES = 500
+WINDOW_ABOVE = 1000
 WINDOW_TTL = 60.0
 WINDOWS_KEPT = 4096
 # Words that rank partial matches, the rarest first; the others still have to match in full.
@@ -489,12 +491,13 @@ def _expected_share(finders: Sequence[Word], *, complete: bool) -> float:
 
 
 async def _window_start(session: AsyncSession, user_id: uuid.UUID, share: float) -> datetime | None:
-    """The date of the user's newest messages expected to hold ``MAX_CANDIDATES`` matches
-    when a share ``share`` of all mail matches (their number rounded up to a power of two);
+    """The date of the user's newest messages expected to hold ``WINDOW_MATCHES`` matches
+    when a share ``share`` of all mail matches (their number rounded up to a quarter power of
+    two, so that searches share the answer);
     None when the user has fewer messages than that. An index-only scan of
     ``ix_messages_user_recent`` whose answer is kept ``WINDOW_TTL`` seconds: new mail moves it
     little."""
-    newest = 1 << math.ceil(math.log2(max(MAX_CANDIDATES / share, 1.0)))
+    newest = round(2 ** (math.ceil(4 * math.log2(max(WINDOW_MATCHES / share, 1.0))) / 4))
     key = (str(session.get_bind().engine.url), user_id, newest)
     now = time.monotonic()
     cached = _windows.get(key)
@@ -524,11 +527,11 @@ async def _newest_first(
     complete: bool,
 ) -> list[KeywordHit]:
     """:func:`_word_search`, in the newest mail first when the words are too common to score
-    every message holding them (more than ``MAX_CANDIDATES`` expected); in all of it when that
+    every message holding them (more than ``WINDOW_ABOVE`` expected); in all of it when that
     mail does not fill ``limit``."""
     finders = _finder_words(queries, complete=complete)
     share = _expected_share(finders, complete=complete)
-    if finders and share * queries.messages > WINDOW_ABOVE * MAX_CANDIDATES:
+    if finders and share * queries.messages > WINDOW_ABOVE:
         since = await _window_start(session, scope.user_id, share)
         if since is not None:
             bounded = [*where, Message.date >= since]
