@@ -493,10 +493,9 @@ def _expected_share(finders: Sequence[Word], *, complete: bool) -> float:
 async def _window_start(session: AsyncSession, user_id: uuid.UUID, share: float) -> datetime | None:
     """The date of the user's newest messages expected to hold ``WINDOW_MATCHES`` matches
     when a share ``share`` of all mail matches (their number rounded up to a quarter power of
-    two, so that searches share the answer);
-    None when the user has fewer messages than that. An index-only scan of
-    ``ix_messages_user_recent`` whose answer is kept ``WINDOW_TTL`` seconds: new mail moves it
-    little."""
+    two, so that searches share the answer); None when the user has fewer messages than that.
+    An index-only scan of ``ix_messages_user_recent``, whose answer is kept ``WINDOW_TTL``
+    seconds: new mail moves it little."""
     newest = round(2 ** (math.ceil(4 * math.log2(max(WINDOW_MATCHES / share, 1.0))) / 4))
     key = (str(session.get_bind().engine.url), user_id, newest)
     now = time.monotonic()
