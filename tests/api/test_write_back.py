@@ -1,5 +1,5 @@
-"""The write-back of local changes to a real IMAP server (Dovecot): flags, moves with COPYUID,
-delete and expunge, folder changes, and the server winning when it refuses."""
+"""The write-back of local changes to a real IMAP server (Dovecot): flags, tags as keywords,
+moves with COPYUID, delete and expunge, folder changes, and the server winning when it refuses."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import pytest
 
 from mailmind.account.tokens import seal_secret
 from mailmind.models import Folder, MailAccount, Message
+from mailmind.tag.keywords import MAX_LENGTH, imap_keyword
 from tests.conftest import bearer, create_user, drain_jobs, login, runtime_with
 from tests.factories import create_account, create_folder, create_message
 
@@ -169,3 +170,33 @@ async def test_folder_changes_are_mirrored(client, rt, dovecot, mail_user):
     await client.delete(f"/api/folders/{created['id']}", headers=headers)
     await drain_jobs(rt)
     assert not {"Work", "Work/Q1"} & server_folders()
+
+
+def test_keywords_are_imap_atoms():
+    assert imap_keyword("Work/Projects") == "Work/Projects"
+    assert imap_keyword("Projekte/Büro & Co") == "Projekte/B&APw-ro_&-_Co"
+    assert imap_keyword('a(b)c{d}e%f*g"h\\i]j') == "a_b_c_d_e_f_g_h_i_j"
+    long_a = imap_keyword("Clients/" + "A" * 80)
+    long_b = imap_keyword("Clients/" + "A" * 79 + "B")
+    assert len(long_a) == len(long_b) == MAX_LENGTH and long_a != long_b
+
+
+async def test_the_users_tags_reach_the_server_as_keywords(client, rt, dovecot, mail_user):
+    box = await _setup(rt, client, dovecot, mail_user)
+    m = box["message"]
+    response = await client.post(
+        f"/api/emails/{m.id}/tags",
+        json={"add": ["Projekte/Büro", "Travel"]},
+        headers=box["headers"],
+    )
+    assert response.status_code == 200, response.text
+    await drain_jobs(rt)
+    flags = set(_server(dovecot, mail_user, "INBOX")[box["uid"]])
+    assert {b"Projekte/B&APw-ro", b"Travel"} <= flags
+
+    await client.post(
+        f"/api/emails/{m.id}/tags", json={"remove": ["Travel"]}, headers=box["headers"]
+    )
+    await drain_jobs(rt)
+    flags = set(_server(dovecot, mail_user, "INBOX")[box["uid"]])
+    assert b"Travel" not in flags and b"Projekte/B&APw-ro" in flags

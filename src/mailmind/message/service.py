@@ -44,6 +44,7 @@ from mailmind.runtime import Runtime
 from mailmind.search.cache import bump_after_commit
 from mailmind.tag import repository as tags_repo
 from mailmind.tag import service as tag_service
+from mailmind.tag.keywords import imap_keyword
 from mailmind.thread.threading import refresh_threads
 
 WRITE_BACK_TASK = "message.write_back"
@@ -597,14 +598,18 @@ async def change_tags(
         return
     user_id = messages[0].user_id
     ids = [m.id for m in messages]
+    added_paths: list[str] = []
+    removed_paths: list[str] = []
     if add:
         added = await tag_service.ensure_tags(session, user_id, add)
         await tags_repo.link(session, ids, [t.id for t in added])
+        added_paths = [t.path for t in added]
     if remove:
         known = await tags_repo.find_by_paths(
             session, user_id, [tag_service.normalize_path(p) for p in remove]
         )
         removed = await tags_repo.unlink(session, ids, [t.id for t in known.values()])
+        removed_paths = [t.path for t in known.values()]
         paths = {t.id: t.path for t in known.values()}
         by_id = {m.id: m for m in messages}
         for message_id, tag_id, source in removed:
@@ -617,12 +622,33 @@ async def change_tags(
                     new_value=None,
                 )
     await session.flush()
+    await _queue_keywords(session, messages, added_paths, removed_paths)
     current = await tags_repo.paths_of(session, ids)
     if len(messages) == 1:
         _publish(session, runtime, user_id, ids, {"tags": current[ids[0]]})
     else:
         _publish(
             session, runtime, user_id, ids, {"tags_added": list(add), "tags_removed": list(remove)}
+        )
+
+
+async def _queue_keywords(
+    session: AsyncSession, messages: Sequence[Message], added: list[str], removed: list[str]
+) -> None:
+    """The user's tag changes, as IMAP keywords on the server's copies (the AI's own tags stay
+    local: other clients would fill up with guesses)."""
+    add = sorted({imap_keyword(p) for p in added})
+    remove = sorted({imap_keyword(p) for p in removed} - set(add))
+    if not add and not remove:
+        return
+    for account_id, group in _by_account(messages).items():
+        await queue_write_back(
+            session,
+            await _account(session, account_id),
+            "keywords",
+            message_ids=[str(m.id) for m in group],
+            add=add,
+            remove=remove,
         )
 
 

@@ -143,6 +143,39 @@ async def _flags(
             await _adopt_server_flags(runtime, conn, folder, items)
 
 
+async def _keywords(
+    runtime: Runtime, account: MailAccount, conn: ImapConnection, payload: dict[str, Any]
+) -> None:
+    """Tags the user added or removed, as keywords (:mod:`mailmind.tag.keywords`). A folder
+    that keeps no new keywords (no ``\\*`` in PERMANENTFLAGS) keeps the tags local only."""
+    add, remove = list(payload.get("add", [])), list(payload.get("remove", []))
+    ids = [uuid.UUID(i) for i in payload["message_ids"]]
+    plan: dict[uuid.UUID, tuple[Folder, int | None, list[int]]] = {}
+    async with runtime.db.session() as session:
+        messages = await repo.messages_with_ids(session, ids)
+        folders = await repo.folders_by_id(session, [m.folder_id for m in messages if m.folder_id])
+        for m in messages:
+            if m.deleted_at is not None or m.uid is None or m.folder_id not in folders:
+                continue  # not (yet) on the server under a known UID
+            entry = plan.setdefault(m.folder_id, (folders[m.folder_id], m.uidvalidity, []))
+            if entry[1] == m.uidvalidity:
+                entry[2].append(m.uid)
+    for folder, uidvalidity, uids in plan.values():
+        try:
+            status = await conn.select(folder.path)
+            if status.uidvalidity != uidvalidity:
+                continue
+            if add and not status.new_keywords:
+                log.info("write_back_keywords_not_kept", folder=folder.path)
+                continue
+            await conn.add_flags(uids, add)
+            await conn.remove_flags(uids, remove)
+        except ImapError as exc:
+            if not _refused(exc):
+                raise
+            log.warning("write_back_refused", op="keywords", reason=exc.reason)
+
+
 async def _adopt_server_flags(
     runtime: Runtime, conn: ImapConnection, folder: Folder, items: Sequence[_FlagItem]
 ) -> None:
@@ -431,6 +464,7 @@ async def _folder_delete(
 
 HANDLERS: dict[str, Handler] = {
     "flags": _flags,
+    "keywords": _keywords,
     "answered": _answered,
     "move": _move,
     "expunge": _expunge,

@@ -58,6 +58,7 @@ class FolderStatus:
     uidnext: int
     exists: int
     highestmodseq: int | None
+    new_keywords: bool = True  # PERMANENTFLAGS has \* (or is absent): keywords can be added
 
 
 @dataclass

@@ -346,12 +346,15 @@ class ImapConnection:
             # UIDNEXT is optional in a SELECT response (RFC 3501 §6.3.1); STATUS always has it.
             uidnext = client.folder_status(path, ["UIDNEXT"])[b"UIDNEXT"]
         highest = response.get(b"HIGHESTMODSEQ") if self.condstore else None
+        # Without PERMANENTFLAGS every flag may be changed permanently (RFC 3501 §7.1).
+        permanent = response.get(b"PERMANENTFLAGS")
         try:
             return FolderStatus(
                 uidvalidity=int(response[b"UIDVALIDITY"]),
                 uidnext=int(uidnext),
                 exists=int(response[b"EXISTS"]),
                 highestmodseq=int(highest) if highest is not None else None,
+                new_keywords=permanent is None or b"\\*" in permanent,
             )
         except KeyError as exc:
             raise ImapError("protocol", f"SELECT without {exc}", transient=False) from exc
