@@ -1,5 +1,5 @@
 import { useQueryClient } from "@tanstack/react-query";
-import { useCallback, useMemo, useState } from "react";
+import { useCallback, useEffect, useMemo, useState } from "react";
 import { useTranslation } from "react-i18next";
 import { Link, NavLink, useNavigate, useParams, useSearchParams } from "react-router";
 import { Alert } from "@/components/ui/Alert";
@@ -11,6 +11,7 @@ import { MessageList } from "@/features/mailbox/components/MessageList";
 import { Sidebar } from "@/features/mailbox/components/Sidebar";
 import { useSelection } from "@/features/mailbox/hooks/useSelection";
 import { filtersForView, isSmartView } from "@/features/mailbox/views";
+import { prefetchMessage } from "@/features/message/api/queries";
 import { ReaderPane } from "@/features/message/components/ReaderPane";
 import { useEmailActions, type EmailAction } from "@/features/message/hooks/useEmailActions";
 import { patchHits, searchKeys, useSearch } from "@/features/search/api/queries";
@@ -39,6 +40,8 @@ const FLAG_PATCHES: Partial<Record<BulkAction, { is_read?: boolean; is_starred?:
 
 /** The views a phone reaches from the bar at the bottom; the rest are in the mailboxes. */
 const BOTTOM_VIEWS = ["inbox", "priority", "starred"] as const;
+/** A row the focus rests on this long (not one j/k passes over) has its message loaded. */
+const PREFETCH_DELAY_MS = 150;
 
 /**
  * The three panes: sidebar, the middle pane (a virtualised mail list, search results or Ask
@@ -196,6 +199,15 @@ export default function MailPage() {
       if (openId && chosen.includes(openId)) closeReader();
     }
   };
+  // The focused row's message loads while the user rests on it (j/k), so opening it is instant.
+  useEffect(() => {
+    if (!current || current.id === openId) return;
+    const timer = setTimeout(
+      () => prefetchMessage(queryClient, current, kind !== "search"),
+      PREFETCH_DELAY_MS,
+    );
+    return () => clearTimeout(timer);
+  }, [current, openId, kind, queryClient]);
   const move = (delta: number) =>
     setActiveIndex((index) => Math.max(0, Math.min(index + delta, items.length - 1)));
   const replyTarget = () => (openId ?? current?.id) || null;

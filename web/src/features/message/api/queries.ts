@@ -1,8 +1,8 @@
-import { useQuery } from "@tanstack/react-query";
+import { queryOptions, useQuery, type QueryClient } from "@tanstack/react-query";
 import { api, authFetch, unwrap } from "@/lib/api/client";
 import { errorFromResponse } from "@/lib/api/errors";
 import { queryKeys } from "@/lib/api/mailCache";
-import type { Attachment, EmailDetail, Thread } from "@/lib/api/types";
+import type { Attachment, EmailDetail, EmailSummary, Thread } from "@/lib/api/types";
 
 /** While the pipeline works on a message its AI fields are null; look again shortly (the
  * `email_processed` event usually comes first). Bounded, so a stuck job is not polled forever. */
@@ -16,16 +16,35 @@ function aiPoll(messages: readonly EmailDetail[] | undefined, updates: number): 
     : false;
 }
 
-export function useThread(threadId: string | null) {
-  return useQuery({
-    queryKey: queryKeys.thread(threadId ?? ""),
+export function threadQuery(threadId: string) {
+  return queryOptions({
+    queryKey: queryKeys.thread(threadId),
     queryFn: async ({ signal }): Promise<Thread> =>
       unwrap(
         await api.GET("/api/threads/{thread_id}", {
-          params: { path: { thread_id: threadId ?? "" } },
+          params: { path: { thread_id: threadId } },
           signal,
         }),
       ),
+  });
+}
+
+export function emailQuery(emailId: string) {
+  return queryOptions({
+    queryKey: queryKeys.email(emailId),
+    queryFn: async ({ signal }): Promise<EmailDetail> =>
+      unwrap(
+        await api.GET("/api/emails/{email_id}", {
+          params: { path: { email_id: emailId } },
+          signal,
+        }),
+      ),
+  });
+}
+
+export function useThread(threadId: string | null) {
+  return useQuery({
+    ...threadQuery(threadId ?? ""),
     enabled: Boolean(threadId),
     refetchInterval: (query) => aiPoll(query.state.data?.messages, query.state.dataUpdateCount),
   });
@@ -33,18 +52,28 @@ export function useThread(threadId: string | null) {
 
 export function useEmail(emailId: string | null) {
   return useQuery({
-    queryKey: queryKeys.email(emailId ?? ""),
-    queryFn: async ({ signal }): Promise<EmailDetail> =>
-      unwrap(
-        await api.GET("/api/emails/{email_id}", {
-          params: { path: { email_id: emailId ?? "" } },
-          signal,
-        }),
-      ),
+    ...emailQuery(emailId ?? ""),
     enabled: Boolean(emailId),
     refetchInterval: (query) =>
       aiPoll(query.state.data ? [query.state.data] : undefined, query.state.dataUpdateCount),
   });
+}
+
+/** A prefetched message counts as fresh this long: opening it right after shows it at once. */
+export const PREFETCH_FRESH_MS = 30_000;
+
+/**
+ * Load what opening `item` shows (its conversation, or the message alone), so that moving to a
+ * row with j/k and opening it does not wait for the server. Reading does not mark it read.
+ */
+export function prefetchMessage(client: QueryClient, item: EmailSummary, byThread: boolean) {
+  // A failure here is not the user's concern: opening the message asks again and shows it.
+  const ignore = () => undefined;
+  if (byThread && item.thread_id) {
+    client.query({ ...threadQuery(item.thread_id), staleTime: PREFETCH_FRESH_MS }).catch(ignore);
+  } else {
+    client.query({ ...emailQuery(item.id), staleTime: PREFETCH_FRESH_MS }).catch(ignore);
+  }
 }
 
 async function fetchBlob(url: string): Promise<Blob> {
