@@ -54,11 +54,23 @@ def check_accessibility(page: Page, screen: str) -> None:
 
 
 def capture(page: Page, screen: str, width: int) -> None:
-    """Save the screenshot; nothing may stick out sideways (a horizontal scroll bar)."""
+    """Save the screenshot; nothing may stick out sideways (a horizontal scroll bar of the page;
+    a row meant to scroll sideways, with ``overflow-x: auto``, keeps its overflow to itself)."""
     overflow = page.evaluate(
-        "[document.documentElement.scrollWidth, ...Array.from(document.querySelectorAll('body *'))"
-        ".filter((e) => e.getBoundingClientRect().right > innerWidth + 1)"
-        ".slice(0, 5).map((e) => e.tagName + '.' + e.className)]"
+        """(() => {
+          const scrolls = (e) => {
+            for (let p = e.parentElement; p; p = p.parentElement) {
+              const x = getComputedStyle(p).overflowX;
+              if ((x === "auto" || x === "scroll") && p.getBoundingClientRect().right <= innerWidth + 1)
+                return true;
+            }
+            return false;
+          };
+          const out = Array.from(document.querySelectorAll("body *")).filter(
+            (e) => e.getBoundingClientRect().right > innerWidth + 1 && !scrolls(e));
+          return [document.documentElement.scrollWidth,
+                  ...out.slice(0, 5).map((e) => e.tagName + "." + e.className)];
+        })()"""
     )
     SCREENSHOTS.mkdir(exist_ok=True)
     page.screenshot(path=SCREENSHOTS / f"{screen}-{width}.png", full_page=True)

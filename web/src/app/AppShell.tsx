@@ -54,6 +54,7 @@ export function AppShell() {
           <AskLink />
           <Button
             variant="ghost"
+            className="topbar-help"
             onClick={() => setHelpOpen(true)}
             aria-label={t("shortcuts.title")}
           >
