@@ -536,3 +536,49 @@ def test_damage_after_the_headers_keeps_the_headers(name: str, flips, cut: int):
     assert damaged.date == original.date
     assert damaged.message_id == original.message_id
     _assert_storable(damaged)
+
+
+# --- MIME boundaries without a regex per boundary ----------------------------------------------
+
+_BOUNDARY_TAIL = r")(?P<end>--)?(?P<ws>[ \t]*)(?P<linesep>\r\n|\r|\n)?$"
+
+
+def _stdlib_boundary_pattern(boundary: str) -> str:
+    # What email.feedparser compiles for each multipart (Python 3.11's feedparser.py).
+    return "(?P<sep>" + re.escape("--" + boundary) + _BOUNDARY_TAIL
+
+
+@_FAST
+@given(
+    st.text(min_size=1, max_size=70),
+    st.lists(
+        st.sampled_from(["", "--", " ", "\t", "\r\n", "\n", "\r", "x", "-", "--\n", "\n\n"]),
+        max_size=4,
+    ),
+    st.booleans(),
+)
+def test_boundary_lines_match_exactly_as_the_standard_library_regex(
+    boundary: str, tail: list[str], prefixed: bool
+):
+    pattern = _stdlib_boundary_pattern(boundary)
+    line = ("x" if prefixed else "") + "--" + boundary + "".join(tail)
+    expected = re.compile(pattern).match(line)
+    matcher = parse_module.feedparser.re.compile(pattern)
+    assert isinstance(matcher, parse_module._BoundaryMatcher)
+    found = matcher.match(line)
+    assert (found is None) == (expected is None)
+    if expected is not None and found is not None:
+        assert found.group("end", "linesep") == expected.group("end", "linesep")
+
+
+def test_other_patterns_still_compile_as_regular_expressions():
+    compiled = parse_module.feedparser.re.compile(r"a+b")
+    assert compiled.match("aab")
+    flagged = parse_module.feedparser.re.compile(_stdlib_boundary_pattern("x"), re.I)
+    assert isinstance(flagged, re.Pattern)
+
+
+def test_nested_multiparts_parse_the_same_with_the_boundary_matcher(monkeypatch):
+    parsed = {name: parse_message(raw) for name, raw in SAMPLE_BYTES.items()}
+    monkeypatch.setitem(parse_module.feedparser.__dict__, "re", re)
+    assert {name: parse_message(raw) for name, raw in SAMPLE_BYTES.items()} == parsed

@@ -22,6 +22,7 @@ import zoneinfo
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
+from email import feedparser
 from email import policy as email_policy
 from email import utils as email_utils
 from email.header import decode_header
@@ -662,6 +663,56 @@ class _Bodies:
 
 
 _BOUNDARY_LINE = re.compile(rb"^--([^\s\"\\]{1,200}?)(?:--)?[ \t]*\r?$", re.M)
+
+
+class _BoundaryMatcher:
+    """The matcher ``email.feedparser`` compiles for each MIME boundary, without compiling.
+
+    The parser builds ``re.compile("(?P<sep>" + re.escape("--" + boundary) + tail)`` for every
+    multipart. Boundaries are unique, so the ``re`` cache never hits, and each compile costs about
+    0.35 ms: a sixth of preparing a typical message for storage. A literal prefix test and one
+    shared compiled ``tail`` match exactly the same lines and give the same groups (``end``,
+    ``linesep``), which is all the parser reads."""
+
+    __slots__ = ("separator",)
+
+    def __init__(self, separator: str) -> None:
+        self.separator = separator
+
+    def match(self, line: str) -> re.Match[str] | None:
+        if not line.startswith(self.separator):
+            return None
+        return _BOUNDARY_TAIL.match(line, len(self.separator))
+
+
+_BOUNDARY_HEAD = "(?P<sep>"
+_BOUNDARY_TAIL_SOURCE = r")(?P<end>--)?(?P<ws>[ \t]*)(?P<linesep>\r\n|\r|\n)?$"
+_BOUNDARY_TAIL = re.compile(_BOUNDARY_TAIL_SOURCE[1:])
+_UNESCAPE = re.compile(r"\\(.)", re.S)
+
+
+class _FeedparserRe:
+    """``re`` as ``email.feedparser`` sees it: boundary patterns become :class:`_BoundaryMatcher`,
+    anything else (another Python's parser, another pattern) is compiled as usual."""
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(re, name)
+
+    def compile(self, pattern: object, flags: int = 0) -> object:
+        if (
+            isinstance(pattern, str)
+            and not flags
+            and pattern.startswith(_BOUNDARY_HEAD)
+            and pattern.endswith(_BOUNDARY_TAIL_SOURCE)
+        ):
+            escaped = pattern[len(_BOUNDARY_HEAD) : -len(_BOUNDARY_TAIL_SOURCE)]
+            separator = _UNESCAPE.sub(r"\1", escaped)
+            if re.escape(separator) == escaped:
+                return _BoundaryMatcher(separator)
+        return re.compile(pattern, flags)  # type: ignore[call-overload]
+
+
+feedparser.__dict__["re"] = _FeedparserRe()
 _HEADER_LINE = re.compile(rb"[!-9;-~]+:")
 
 

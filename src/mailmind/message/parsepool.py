@@ -71,7 +71,8 @@ def prepare_one(raw: bytes) -> PreparedMessage:
     parsed = parse_one(raw)
     reply = split_reply(parsed.body_text)
     new_text = reply.new_text if reply.new_text.strip() else parsed.body_text
-    return PreparedMessage(parsed, new_text, zlib.compress(raw, 6))
+    # Level 3: half the time of the default 6 on mail, for a few per cent more bytes.
+    return PreparedMessage(parsed, new_text, zlib.compress(raw, 3))
 
 
 def prepare_many(raws: Sequence[bytes]) -> list[PreparedMessage]:
