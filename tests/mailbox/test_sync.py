@@ -8,9 +8,10 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from email.utils import format_datetime
+from pathlib import Path
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from mailmind.account import tokens
 from mailmind.integrations.imap import ImapError
@@ -327,3 +328,43 @@ async def test_one_worker_watches_an_account_and_another_takes_over_when_it_dies
         ).all()
         assert owners == ["worker-b"]
     await second.release()
+
+
+async def test_many_batches_with_malformed_mail_are_each_stored_once(
+    sync_runtime, dovecot, mail_user
+):
+    """More batches than the pipeline fetches and parses ahead, broken MIME among them."""
+    samples = Path(__file__).parents[1] / "message" / "samples"
+    broken = [
+        (samples / name).read_bytes() for name in ("broken_boundary.eml", "truncated_base64.eml")
+    ]
+    for i in range(180):
+        dovecot.deliver(mail_user, "INBOX", mail(f"Bulk {i}"))
+        if i in (70, 140):
+            dovecot.deliver(mail_user, "INBOX", broken[i // 140])
+    account = await make_account(sync_runtime, dovecot, mail_user)
+
+    result = await AccountSync(sync_runtime, account.id).run()
+
+    messages = await stored(sync_runtime, account.id)
+    assert result.stored == len(messages) == 182
+    assert len({m.uid for m in messages}) == 182
+    assert {f"Bulk {i}" for i in range(180)} <= {m.subject for m in messages}
+    assert sum(bool(m.parse_defects or m.parse_error) for m in messages) >= 2
+    assert (await AccountSync(sync_runtime, account.id).run()).stored == 0
+
+
+async def test_planner_statistics_are_refreshed_when_a_sync_outgrows_them(sync_runtime):
+    async def last_analyze():
+        async with sync_runtime.db.session() as session:
+            return await session.scalar(
+                text("SELECT last_analyze FROM pg_stat_user_tables WHERE relname = 'messages'")
+            )
+
+    before = await last_analyze()
+    sync = AccountSync(sync_runtime, uuid.uuid4())
+    await sync._refresh_statistics(10)  # below the first check
+    assert await last_analyze() == before
+    await sync._refresh_statistics(10**12)  # more than the table can be believed to hold
+    after = await last_analyze()
+    assert after is not None and (before is None or after > before)

@@ -9,9 +9,10 @@ from email.message import EmailMessage
 from email.utils import format_datetime
 from pathlib import Path
 
+import pytest
 from sqlalchemy import func, select, text
 
-from mailmind.message.ingest import IncomingMessage, ingest_batch
+from mailmind.message.ingest import IncomingMessage, ingest_batch, prepare_messages
 from mailmind.models import Attachment, Folder, MailAccount, Message, MessageSource, Thread
 from tests.conftest import create_user
 
@@ -309,3 +310,78 @@ async def test_malformed_messages_are_stored_with_their_defects(runtime):
             .where(Message.account_id == account.id, Message.parse_defects != text("'[]'::jsonb"))
         )
         assert defects >= 1
+
+
+async def test_a_batch_parsed_ahead_is_stored_like_one_parsed_here(runtime):
+    """The sync parses the next batch while this one is stored and hands it in ``prepared``:
+    known UIDs are still skipped with their parse, attachments and broken mail still stored."""
+    raw_inline = (SAMPLES / "attachment_inline.eml").read_bytes()
+    garbage = b"\x00\xff garbage without headers"
+    async with runtime.db.session() as session:
+        account, folder = await setup_account(runtime, session)
+        await ingest_batch(
+            session,
+            runtime,
+            account=account,
+            folder=folder,
+            items=[IncomingMessage(raw=mail("Known"), uid=1, uidvalidity=7)],
+        )
+        items = [
+            IncomingMessage(raw=mail("Known"), uid=1, uidvalidity=7),
+            IncomingMessage(raw=raw_inline, uid=2, uidvalidity=7),
+            IncomingMessage(raw=garbage, uid=3, uidvalidity=7),
+            IncomingMessage(raw=mail("Last"), uid=4, uidvalidity=7),
+        ]
+        prepared = await prepare_messages(runtime, [item.raw for item in items])
+        with pytest.raises(ValueError, match="one to one"):
+            await ingest_batch(
+                session, runtime, account=account, folder=folder, items=items, prepared=prepared[1:]
+            )
+        result = await ingest_batch(
+            session, runtime, account=account, folder=folder, items=items, prepared=prepared
+        )
+        await session.commit()
+
+        assert result.duplicates == 1 and len(result.stored) == 3
+        rows = {
+            m.uid: m
+            for m in await session.scalars(select(Message).where(Message.folder_id == folder.id))
+        }
+        assert sorted(rows) == [1, 2, 3, 4]
+        assert rows[4].subject == "Last"
+        assert rows[3].parse_error or rows[3].parse_defects
+        attachments = (
+            await session.scalars(select(Attachment).where(Attachment.message_id == rows[2].id))
+        ).all()
+        assert attachments and all(a.size == len(a.content) for a in attachments)
+        source = await session.get(MessageSource, rows[3].id)
+        assert zlib.decompress(source.raw) == garbage
+
+
+async def test_one_message_merging_three_threads_leaves_one(runtime):
+    async with runtime.db.session() as session:
+        account, folder = await setup_account(runtime, session)
+        for uid, mid in enumerate(["a", "b", "c"], start=1):
+            await ingest_batch(
+                session,
+                runtime,
+                account=account,
+                folder=folder,
+                items=[IncomingMessage(raw=mail(mid.upper(), mid=mid), uid=uid, uidvalidity=1)],
+            )
+        await ingest_batch(
+            session,
+            runtime,
+            account=account,
+            folder=folder,
+            items=[IncomingMessage(raw=mail("Re: all", mid="abc", references="a b c"), uid=9)],
+        )
+        await session.commit()
+        tids = set(
+            await session.scalars(select(Message.thread_id).where(Message.account_id == account.id))
+        )
+        assert len(tids) == 1
+        thread = (
+            await session.scalars(select(Thread).where(Thread.account_id == account.id))
+        ).one()
+        assert thread.id in tids and thread.message_count == 4

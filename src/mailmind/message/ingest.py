@@ -39,6 +39,7 @@ from mailmind.message.parsepool import (
     processes_for,
 )
 from mailmind.message.quotes import normalize_subject
+from mailmind.message.repository import copy_rows
 from mailmind.message.sanitize import sanitize_html
 from mailmind.models import Attachment, Base, Folder, MailAccount, Message, MessageSource
 from mailmind.thread.threading import ThreadCandidate, assign_threads, refresh_threads
@@ -172,6 +173,14 @@ def _insert_messages() -> Any:
 _INSERT_MESSAGES = _insert_messages()
 
 
+async def prepare_messages(runtime: Runtime | None, raws: Sequence[bytes]) -> list[PreparedMessage]:
+    """Parse ``raws`` (and split quotes, compress the sources) in the parse pool when it is up,
+    else here (``INGEST_PROCESSES``)."""
+    processes = processes_for(runtime.settings.ingest_processes) if runtime is not None else 0
+    pooled = await prepare_batch(raws, processes=processes)
+    return pooled if pooled is not None else [prepare_one(raw) for raw in raws]
+
+
 async def ingest_batch(
     session: AsyncSession,
     runtime: Runtime | None,
@@ -182,6 +191,7 @@ async def ingest_batch(
     dedupe: Literal["uid", "message_id"] = "uid",
     notify: bool = True,
     backfill: bool | None = None,
+    prepared: Sequence[PreparedMessage] | None = None,
 ) -> IngestResult:
     """Store ``items`` in ``folder``; flushes, the caller commits.
 
@@ -191,18 +201,23 @@ async def ingest_batch(
     SHA-256 of the raw source — the account already holds. ``notify`` queues ``new_email`` events
     for after the commit. Stored messages get their ``"pipeline.process"`` job in the same
     transaction; ``backfill`` (default: true for imports) skips summaries and suggestions.
+    ``prepared`` is :func:`prepare_messages` of the items' raw sources, one per item, when the
+    caller parsed them ahead (the sync parses the next batch while this one is stored).
     """
     result = IngestResult()
+    if prepared is not None and len(prepared) != len(items):
+        raise ValueError("prepared must match items one to one")
     pending = list(items)
     if dedupe == "uid":
         pending = await _skip_known_uids(session, folder, pending, result)
     if not pending:
         return result
 
-    raws = [item.raw for item in pending]
-    processes = processes_for(runtime.settings.ingest_processes) if runtime is not None else 0
-    pooled = await prepare_batch(raws, processes=processes)
-    prepared = pooled if pooled is not None else [prepare_one(raw) for raw in raws]
+    if prepared is None:
+        prepared = await prepare_messages(runtime, [item.raw for item in pending])
+    elif len(pending) < len(items):
+        by_item = {id(item): ready for item, ready in zip(items, prepared, strict=True)}
+        prepared = [by_item[id(item)] for item in pending]
     keyed = [
         (item, ready, ready.parsed.message_id or f"sha256:{ready.parsed.raw_sha256}")
         for item, ready in zip(pending, prepared, strict=True)
@@ -310,9 +325,8 @@ async def ingest_batch(
         result.stored.append(message_id)
 
     await session.execute(_INSERT_MESSAGES, message_rows)
-    await session.execute(insert(_table(MessageSource)), source_rows)
-    if attachment_rows:
-        await session.execute(insert(_table(Attachment)), attachment_rows)
+    await copy_rows(session, _table(MessageSource), source_rows)
+    await copy_rows(session, _table(Attachment), attachment_rows)
     await refresh_threads(session, touched)
     unread = sum(not row["is_read"] for row in message_rows)
     await session.execute(
@@ -350,12 +364,17 @@ async def _skip_known_uids(
     uids = [item.uid for item in items if item.uid is not None]
     known: set[tuple[int | None, int | None]] = set()
     if uids:
-        rows = await session.execute(
-            select(Message.uidvalidity, Message.uid).where(
-                Message.folder_id == folder.id, Message.uid.in_(uids)
-            )
+        query = select(Message.uidvalidity, Message.uid).where(
+            Message.account_id == folder.account_id,
+            Message.folder_id == folder.id,
+            Message.uid.in_(uids),
         )
-        known = {(v, u) for v, u in rows}
+        validities = {item.uidvalidity for item in items}
+        if None not in validities:
+            # All four columns of the unique key: an index lookup per UID, however many rows
+            # the folder holds.
+            query = query.where(Message.uidvalidity.in_(validities))
+        known = {(v, u) for v, u in await session.execute(query)}
     kept: list[IncomingMessage] = []
     seen: set[tuple[int | None, int | None]] = set()
     for item in items:
@@ -380,6 +399,7 @@ async def _adopt_moved(
         return keyed
     rows = await session.execute(
         select(Message.id, Message.message_id_header).where(
+            Message.account_id == folder.account_id,  # the (account, Message-ID) index
             Message.folder_id == folder.id,
             Message.uid.is_(None),
             Message.deleted_at.is_(None),

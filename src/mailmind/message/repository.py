@@ -8,7 +8,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, exists, false, func, or_, select, tuple_
+from psycopg import sql
+from sqlalchemy import ColumnElement, Table, and_, exists, false, func, or_, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased, defer, load_only
 
@@ -400,3 +401,24 @@ async def uid_taken(
             )
         )
     )
+
+
+async def copy_rows(session: AsyncSession, table: Table, rows: Sequence[dict[str, Any]]) -> None:
+    """Insert ``rows`` into ``table`` with one ``COPY`` in the session's transaction: the bulk
+    writes of ingest, at a fraction of the client time per row of an INSERT executemany.
+
+    Every row has the same keys, column names of ``table``; the columns left out get their
+    server defaults (not SQLAlchemy's Python-side ones: pass those values in the rows)."""
+    if not rows:
+        return
+    await session.flush()  # pending ORM rows the copied ones may refer to go first
+    columns = list(rows[0])
+    statement = sql.SQL("COPY {} ({}) FROM STDIN").format(
+        sql.Identifier(table.name), sql.SQL(", ").join(map(sql.Identifier, columns))
+    )
+    connection = await session.connection()
+    driver = (await connection.get_raw_connection()).driver_connection
+    assert driver is not None  # a live connection inside the transaction
+    async with driver.cursor() as cursor, cursor.copy(statement) as copy:
+        for row in rows:
+            await copy.write_row([row[column] for column in columns])

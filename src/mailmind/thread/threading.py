@@ -14,10 +14,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, func, insert, or_, select, update
+from sqlalchemy import bindparam, delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from mailmind.models import Message, Thread
+from mailmind.message.repository import copy_rows
+from mailmind.models import Base, Message, Thread
 
 SUBJECT_WINDOW = timedelta(days=30)
 
@@ -143,18 +144,29 @@ async def assign_threads(
                 (cand.thread_id, cand.participants, cand.date)
             )
 
-    if new_threads:
-        await session.execute(insert(Thread), new_threads)
+    await copy_rows(session, _THREADS, new_threads)
     for cand in batch:
         assert cand.thread_id is not None
         cand.thread_id = resolve(cand.thread_id)
-    for old in merges:
-        new = resolve(old)
-        await session.execute(update(Message).where(Message.thread_id == old).values(thread_id=new))
-        touched.add(new)
-        touched.discard(old)
-        await session.execute(delete(Thread).where(Thread.id == old))
+    if merges:
+        moves = [{"old": old, "new": resolve(old)} for old in merges]
+        # One executemany and one DELETE for all merges of the batch; the messages move before
+        # their old thread goes (its foreign key would otherwise clear their thread_id).
+        await session.execute(_MOVE_TO_THREAD, moves)
+        await session.execute(delete(_THREADS).where(_THREADS.c.id.in_(list(merges))))
+        touched.difference_update(merges)
+        touched.update(move["new"] for move in moves)
     return touched
+
+
+# Core statements on the tables (not the mapped classes): no ORM bookkeeping per row.
+_THREADS = Base.metadata.tables[Thread.__tablename__]
+_MESSAGES = Base.metadata.tables[Message.__tablename__]
+_MOVE_TO_THREAD = (
+    update(_MESSAGES)
+    .where(_MESSAGES.c.thread_id == bindparam("old"))
+    .values(thread_id=bindparam("new"))
+)
 
 
 _Known = tuple[uuid.UUID, frozenset[str], datetime]
@@ -227,7 +239,9 @@ async def refresh_threads(session: AsyncSession, thread_ids: set[uuid.UUID]) -> 
     )
     await session.execute(
         update(Thread)
-        .where(Thread.id == stats.c.tid)
+        # The id list as well as the join: the planner then reads these threads by key instead
+        # of hashing the whole table.
+        .where(Thread.id.in_(ids), Thread.id == stats.c.tid)
         .values(
             message_count=stats.c.n,
             unread_count=stats.c.unread,
