@@ -316,6 +316,19 @@ async def test_fetch_many_uids_in_chunks(dovecot: DovecotServer, mail_user: Mail
     assert [f.uid for f in flags] == uids
 
 
+async def test_sizes_are_read_without_the_messages(
+    dovecot: DovecotServer, mail_user: MailUser
+) -> None:
+    small = message("small")
+    large = message("large", body=(b"0123456789" * 7 + b"\r\n") * 1500)  # 108 KB
+    first = dovecot.deliver(mail_user, "INBOX", small)
+    second = dovecot.deliver(mail_user, "INBOX", large)
+    async with open_imap(dovecot.imap_config(mail_user)) as conn:
+        await conn.select("INBOX")
+        sizes = await conn.fetch_sizes([second, first, 999])
+    assert sizes == {first: len(small), second: len(large)}
+
+
 async def test_fetch_does_not_mark_messages_read(
     dovecot: DovecotServer, mail_user: MailUser
 ) -> None:

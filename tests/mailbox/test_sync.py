@@ -16,7 +16,13 @@ from sqlalchemy import select, text
 from mailmind.account import tokens
 from mailmind.integrations.imap import ImapError
 from mailmind.mailbox.supervisor import SyncSupervisor, watch_account
-from mailmind.mailbox.sync import FIRST_VISIBLE, AccountSync, AccountUnavailable, _since
+from mailmind.mailbox.sync import (
+    FIRST_VISIBLE,
+    AccountSync,
+    AccountUnavailable,
+    _batches,
+    _since,
+)
 from mailmind.models import Folder, MailAccount, Message, SyncLease
 from mailmind.realtime.publish import CHANNEL
 from tests.conftest import create_user, runtime_with
@@ -368,3 +374,11 @@ async def test_planner_statistics_are_refreshed_when_a_sync_outgrows_them(sync_r
     await sync._refresh_statistics(10**12)  # more than the table can be believed to hold
     after = await last_analyze()
     assert after is not None and (before is None or after > before)
+
+
+def test_batches_are_bounded_by_count_and_bytes():
+    sizes = {9: 10, 8: 10, 7: 100, 6: 10, 5: 10, 4: 10, 3: 10}
+    uids = [9, 8, 7, 6, 5, 4, 3, 2]  # 2 is gone from the server: no size
+    # At most 3 messages and 50 bytes a batch; the 100-byte message alone; order kept.
+    assert list(_batches(uids, sizes, 3, 50)) == [[9, 8], [7], [6, 5, 4], [3, 2]]
+    assert list(_batches([], {}, 3, 50)) == []

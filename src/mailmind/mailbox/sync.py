@@ -53,7 +53,8 @@ FIRST_VISIBLE = 50  # the newest INBOX messages shown before anything else (§2.
 ANALYZE_FIRST = 500
 # Batches fetched and parsed ahead of the one being stored.
 PREFETCH = 2
-# Bytes fetched per round trip at most, so one huge message never joins a batch of 49 others.
+# Bytes of a batch at most (by the server's RFC822.SIZE), so one huge message never joins a batch
+# of 49 others, and the batches fetched ahead stay bounded in memory.
 BATCH_BYTES = 25 * 1024 * 1024
 
 
@@ -286,7 +287,11 @@ class AccountSync:
         if not missing:
             return
         progress = Progress(phase=phase, total=len(missing), folder=folder.path)
-        chunks = list(_chunks(missing, BATCH_SIZE))
+        # Batches of BATCH_SIZE messages and at most BATCH_BYTES (one larger message alone):
+        # with the batches fetched ahead, a mailbox of large mail never holds more than a few
+        # batches' bytes in memory.
+        sizes = await conn.fetch_sizes(missing)
+        chunks = list(_batches(missing, sizes, BATCH_SIZE, BATCH_BYTES))
         # A pipeline: while one batch is stored, the next ones are fetched (the IMAP thread)
         # and parsed (the parse pool), so the three run side by side on the machine's cores.
         ahead: deque[asyncio.Future[_Ready]] = deque()
@@ -714,9 +719,22 @@ def _parent(rf: RemoteFolder, by_path: dict[str, Folder]) -> uuid.UUID | None:
     return parent.id if parent else None
 
 
-def _chunks(items: Sequence[int], size: int) -> Iterable[list[int]]:
-    for start in range(0, len(items), size):
-        yield list(items[start : start + size])
+def _batches(
+    uids: Sequence[int], sizes: dict[int, int], count: int, limit: int
+) -> Iterable[list[int]]:
+    """``uids`` in order, in batches of at most ``count`` messages and ``limit`` bytes (a
+    message of ``limit`` or more alone). A UID without a size (gone meanwhile) counts as 0."""
+    batch: list[int] = []
+    total = 0
+    for uid in uids:
+        size = sizes.get(uid, 0)
+        if batch and (len(batch) >= count or total + size > limit):
+            yield batch
+            batch, total = [], 0
+        batch.append(uid)
+        total += size
+    if batch:
+        yield batch
 
 
 async def _recount(session: AsyncSession, folder_id: uuid.UUID) -> None:

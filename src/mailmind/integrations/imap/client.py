@@ -43,6 +43,7 @@ T = TypeVar("T")
 # caller passes, and a FETCH of full messages bounded in memory per response.
 FETCH_CHUNK = 100
 STORE_CHUNK = 500
+SIZE_CHUNK = 1000  # UIDs per FETCH of sizes (the answer is one short line per message)
 
 # RFC 6154 special-use attributes, spelled as the RFC does.
 SPECIAL_USE = {
@@ -411,6 +412,23 @@ class ImapConnection:
         _, data = imap._untagged_response(typ, data, "FETCH")
         # Keyed by sequence number, so an unsolicited FETCH without UID cannot land on a UID.
         return parse_fetch_response(data, normalise_times=False, uid_is_key=False)
+
+    async def fetch_sizes(self, uids: Iterable[int]) -> dict[int, int]:
+        """RFC822.SIZE of each of ``uids`` that still exists (the server knows it without
+        reading the messages)."""
+        sizes: dict[int, int] = {}
+        for chunk in _chunks(_uid_list(uids), SIZE_CHUNK):
+            sizes.update(await self._run(self._fetch_sizes, chunk))
+        return sizes
+
+    def _fetch_sizes(self, uids: list[int]) -> dict[int, int]:
+        wanted = set(uids)
+        sizes: dict[int, int] = {}
+        for data in self._uid_fetch(uids, "(UID RFC822.SIZE)", None).values():
+            uid, size = data.get(b"UID"), data.get(b"RFC822.SIZE")
+            if uid in wanted and isinstance(size, int):
+                sizes[uid] = size
+        return sizes
 
     async def fetch(self, uids: Iterable[int]) -> list[FetchedMessage]:
         """Whole messages, ascending by UID; UIDs that no longer exist are left out. Flags never
