@@ -135,9 +135,7 @@ async def test_a_verified_token_still_expires_on_time():
     from mailmind.kit.time import utcnow
 
     secret = "unit-test-secret-unit-test-secret-0123"
-    token, claims = issue_access_token(
-        secret, user_id=uuid.uuid4(), session_id=uuid.uuid4(), ttl=3
-    )
+    token, claims = issue_access_token(secret, user_id=uuid.uuid4(), session_id=uuid.uuid4(), ttl=3)
     decode_access_token(secret, token)
     decode_access_token(secret, token)  # served from the cache of verified tokens
     await asyncio.sleep((claims.expires_at - utcnow()).total_seconds() + 0.1)
