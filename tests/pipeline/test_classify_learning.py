@@ -7,7 +7,7 @@ import uuid
 
 import numpy as np
 
-from mailmind.ai.local.classifier import Example, ModelCache, meta_tokens
+from mailmind.ai.local.classifier import Example, ModelCache, UserModel, meta_tokens
 from mailmind.models import AIFeedback
 from mailmind.pipeline.base import MessageInput, PipelineContext, UserContext
 from mailmind.pipeline.steps import classify
@@ -228,3 +228,94 @@ async def test_corrections_made_elsewhere_refit_the_model_on_the_next_batch(
     bob, _ = await make_account(runtime)
     other, _ = await classify.user_model(ctx, bob.id, seeds, embedder)
     assert other is None
+
+
+# A shop's newsletters share the words of the offers a user marks as spam.
+SHOP_WORDS = ["offer", "save", "today", "deal", "price", "order", "free", "shipping"]
+SPAM_WORDS = ["lenders", "mortgage", "refinance", "approved", "loan", "rates", "cash", "winner"]
+SHOP_OWN_WORDS = ["members", "store", "week", "collection", "newsletter", "garden"]
+WORK_WORDS = ["parser", "build", "release", "review", "patch", "tests", "branch", "tokenizer"]
+
+
+def worded(words: list[str], i: int) -> tuple[str, str]:
+    """A subject and body of five of ``words``, differently chosen and ordered for each ``i``."""
+    rng = np.random.default_rng(i)
+    picked = [str(w) for w in rng.choice(words, size=5, replace=False)]
+    return " ".join(picked[:3]).capitalize(), " ".join(picked) + "."
+
+
+def spam_offer(i: int) -> MessageInput:
+    subject, body = worded([*SPAM_WORDS, *SHOP_WORDS], i)
+    return message_input(subject, body, sender=f"offers{i}@loans{i}.example")
+
+
+def shop_newsletter(i: int) -> MessageInput:
+    """Four words of the offers and one of the shop's own."""
+    rng = np.random.default_rng(1000 + i)
+    words = [str(w) for w in rng.choice(SHOP_WORDS, size=4, replace=False)]
+    words.append(str(rng.choice(SHOP_OWN_WORDS)))
+    rng.shuffle(words)
+    return message_input(
+        " ".join(words[:3]).capitalize(), " ".join(words) + ".", sender="news@shop.example"
+    )
+
+
+def work_mail(i: int) -> MessageInput:
+    subject, body = worded(WORK_WORDS, 2000 + i)
+    return message_input(subject, body, sender=f"dev{i % 7}@example.org")
+
+
+def test_spam_corrections_do_not_drag_kept_newsletters_into_spam() -> None:
+    """The realistic user: corrects 100 offers the classifier missed and keeps the rest of the
+    recent mail (400 work mails, 40 newsletters of a shop, 10 offers it caught). Weighted as
+    they come, 100 corrections against kept mail at a third of their weight send several of the
+    shop's next newsletters to spam; weighted by spam's share of that mail, hardly any, and the
+    offers are still caught."""
+    seeds = fake_seeds()
+    corrected = [Example(mail_features(spam_offer(i)), "spam", f"offer {i}") for i in range(100)]
+    kept = (
+        [Example(mail_features(work_mail(i)), "work") for i in range(400)]
+        + [Example(mail_features(shop_newsletter(i)), "newsletter") for i in range(40)]
+        + [Example(mail_features(spam_offer(500 + i)), "spam") for i in range(10)]
+    )
+    # Every message of the user was loaded: the share is 110 spam of 550.
+    share = classify.recent_spam_share(
+        [("spam", 1000.0 + i) for i in range(len(corrected))],
+        [(k.category, float(i)) for i, k in enumerate(kept)],
+        corrected_complete=True,
+        kept_complete=True,
+    )
+    assert share == (110 + 1) / (550 + 2)
+
+    def in_spam(model: UserModel | None, mails: list[MessageInput]) -> int:
+        user = UserContext(user_id=uuid.uuid4())
+        return sum(classify_local(m, user, seeds, model).category == "spam" for m in mails)
+
+    newsletters = [shop_newsletter(i) for i in range(100, 140)]
+    offers = [spam_offer(i) for i in range(900, 940)]
+    unweighted = learn(corrected, seeds, DIMENSIONS, kept)
+    assert in_spam(unweighted, newsletters) >= 5  # the defect the weighting removes
+
+    model = learn(corrected, seeds, DIMENSIONS, kept, share)
+    assert in_spam(model, newsletters) <= 2
+    assert in_spam(model, [work_mail(i) for i in range(100, 140)]) == 0
+    assert in_spam(model, offers) >= 38
+
+
+def test_recent_spam_share_counts_only_the_window_every_message_of_which_was_loaded() -> None:
+    # Kept: the newest 4 of more (the limit cut them off), times 10..13; corrections at times
+    # 1..12. Before time 10 only corrections were loaded, so they do not count: in the window
+    # (times 10..13) there are 4 kept (1 spam) and 3 corrections (2 spam).
+    kept = [("work", 13.0), ("spam", 12.0), ("newsletter", 11.0), ("work", 10.0)]
+    corrected = [("spam", 12.0), ("spam", 11.0), ("personal", 10.0)] + [
+        ("spam", float(t)) for t in range(1, 10)
+    ]
+    share = classify.recent_spam_share(
+        corrected, kept, corrected_complete=True, kept_complete=False
+    )
+    assert share == (3 + 1) / (7 + 2)
+    # Every kept message loaded: every correction counts.
+    everything = classify.recent_spam_share(
+        corrected, kept, corrected_complete=True, kept_complete=True
+    )
+    assert everything == (12 + 1) / (16 + 2)

@@ -7,7 +7,8 @@ Three kinds of evidence are combined:
 - header signals (mailing-list headers, ``Precedence``, ``Auto-Submitted``, no-reply senders,
   spam flags, the Spam folder) and promotional or spam wording, each with a fixed weight;
 - the user's own corrections: a model of the user (:mod:`mailmind.ai.local.classifier`, fitted
-  on the corrected messages and the seed sentences) whose share grows with the number of
+  on the corrected messages, the recent mail the user kept and the seed sentences, with spam
+  weighted by its share of the user's recent mail) whose share grows with the number of
   corrections, and a message very similar to one the user re-categorised goes where the user
   put that one. Corrections are per user, so they change nobody else's mail.
 
@@ -21,6 +22,7 @@ import asyncio
 import importlib
 import re
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -322,17 +324,49 @@ def seed_examples(seeds: dict[str, np.ndarray]) -> list[Example]:
     ]
 
 
+def recent_spam_share(
+    corrected: Sequence[tuple[str, float]],
+    kept: Sequence[tuple[str, float]],
+    *,
+    corrected_complete: bool,
+    kept_complete: bool,
+) -> float:
+    """The share of spam in the user's recent mail, from the loaded corrections and kept
+    messages as ``(category, when it was stored as a POSIX time)``.
+
+    The corrections are mostly what the classifier missed and the kept messages are only the
+    newest :data:`MAX_KEPT`, so neither alone, nor both counted together, is a sample of the
+    user's mail. From the time of the oldest loaded kept message (or correction, when the limit
+    cut them off) on, every message is either kept or corrected, so the messages of that window
+    are a sample of the user's mail. ``*_complete``: the list holds every such message of the
+    user (fewer than the limit were found). Smoothed by one of each kind, never 0 or 1."""
+    starts = [
+        min(at for _, at in rows)
+        for rows, complete in ((kept, kept_complete), (corrected, corrected_complete))
+        if rows and not complete
+    ]
+    window = [*kept, *corrected]
+    if starts:
+        start = max(starts)
+        window = [(category, at) for category, at in window if at >= start]
+    return (sum(category == "spam" for category, _ in window) + 1) / (len(window) + 2)
+
+
 def learn(
     corrections: list[Example],
     seeds: dict[str, np.ndarray],
     dimensions: int,
     kept: list[Example] | None = None,
+    spam_share: float | None = None,
 ) -> UserModel | None:
     """The user's model from their corrections and the recent mail they kept as classified
-    (None without corrections)."""
+    (None without corrections); ``spam_share`` (:func:`recent_spam_share`) weighs spam against
+    the rest as it is in the user's mail."""
     known = [c for c in corrections if c.category in CATEGORIES]
     confirmed = [k for k in kept or [] if k.category in CATEGORIES]
-    return fit(known, seed_examples(seeds), dimensions=dimensions, kept=confirmed)
+    return fit(
+        known, seed_examples(seeds), dimensions=dimensions, kept=confirmed, apart_share=spam_share
+    )
 
 
 def learned_share(model: UserModel | None) -> float:
@@ -500,13 +534,20 @@ async def user_model(
         for category, stored, vector in kept_rows
         if (example := _stored_example(category, stored, vector)) is not None
     ]
+    spam_share = recent_spam_share(
+        [(_category_of(value) or "", stored.created_at.timestamp()) for value, stored, _ in rows],
+        [(category, stored.created_at.timestamp()) for category, stored, _ in kept_rows],
+        corrected_complete=len(rows) < MAX_CORRECTIONS,
+        kept_complete=len(kept_rows) < MAX_KEPT,
+    )
     started = time.perf_counter()
-    model = await asyncio.to_thread(learn, examples, seeds, embedder.dimensions, kept)
+    model = await asyncio.to_thread(learn, examples, seeds, embedder.dimensions, kept, spam_share)
     log.info(
         "classify_model_fitted",
         user_id=str(user_id),
         corrections=len(examples),
         kept=len(kept),
+        spam_share=round(spam_share, 3),
         ms=int((time.perf_counter() - started) * 1000),
     )
     _models.put(user_id, key, model)
