@@ -24,7 +24,7 @@ from mailmind.jobs.queue import PermanentJobError, task
 from mailmind.mailbox import repository as folders_repo
 from mailmind.message import repository as repo
 from mailmind.message import service
-from mailmind.models import Folder, MailAccount
+from mailmind.models import Folder, MailAccount, Message
 from mailmind.realtime.publish import publish_after_commit
 from mailmind.runtime import Runtime
 from mailmind.thread.threading import refresh_threads
@@ -102,6 +102,24 @@ async def _run(
 # --- flags ----------------------------------------------------------------------------------------
 
 
+async def _on_server(
+    runtime: Runtime, message_ids: Sequence[str]
+) -> list[tuple[Folder, int | None, list[Message]]]:
+    """The messages that are on the server under a known UID, per folder with the folder's
+    UIDVALIDITY they were stored under (the others: the sync settles them)."""
+    plan: dict[uuid.UUID, tuple[Folder, int | None, list[Message]]] = {}
+    async with runtime.db.session() as session:
+        messages = await repo.messages_with_ids(session, [uuid.UUID(i) for i in message_ids])
+        folders = await repo.folders_by_id(session, [m.folder_id for m in messages if m.folder_id])
+        for m in messages:
+            if m.deleted_at is not None or m.uid is None or m.folder_id not in folders:
+                continue
+            entry = plan.setdefault(m.folder_id, (folders[m.folder_id], m.uidvalidity, []))
+            if entry[1] == m.uidvalidity:
+                entry[2].append(m)
+    return list(plan.values())
+
+
 @dataclass(frozen=True)
 class _FlagItem:
     message_id: uuid.UUID
@@ -113,18 +131,9 @@ class _FlagItem:
 async def _flags(
     runtime: Runtime, account: MailAccount, conn: ImapConnection, payload: dict[str, Any]
 ) -> None:
-    ids = [uuid.UUID(i) for i in payload["message_ids"]]
-    plan: dict[uuid.UUID, tuple[Folder, int | None, list[_FlagItem]]] = {}
-    async with runtime.db.session() as session:
-        messages = await repo.messages_with_ids(session, ids)
-        folders = await repo.folders_by_id(session, [m.folder_id for m in messages if m.folder_id])
-        for m in messages:
-            if m.deleted_at is not None or m.uid is None or m.folder_id not in folders:
-                continue  # not (yet) on the server under a known UID: the sync settles it
-            entry = plan.setdefault(m.folder_id, (folders[m.folder_id], m.uidvalidity, []))
-            if entry[1] == m.uidvalidity:
-                entry[2].append(_FlagItem(m.id, m.uid, m.is_read, m.is_starred))
-    for folder, uidvalidity, items in plan.values():
+    plan = await _on_server(runtime, payload["message_ids"])
+    for folder, uidvalidity, messages in plan:
+        items = [_FlagItem(m.id, m.uid, m.is_read, m.is_starred) for m in messages if m.uid]
         try:
             status = await conn.select(folder.path)
             if status.uidvalidity != uidvalidity:
@@ -149,18 +158,8 @@ async def _keywords(
     """Tags the user added or removed, as keywords (:mod:`mailmind.tag.keywords`). A folder
     that keeps no new keywords (no ``\\*`` in PERMANENTFLAGS) keeps the tags local only."""
     add, remove = list(payload.get("add", [])), list(payload.get("remove", []))
-    ids = [uuid.UUID(i) for i in payload["message_ids"]]
-    plan: dict[uuid.UUID, tuple[Folder, int | None, list[int]]] = {}
-    async with runtime.db.session() as session:
-        messages = await repo.messages_with_ids(session, ids)
-        folders = await repo.folders_by_id(session, [m.folder_id for m in messages if m.folder_id])
-        for m in messages:
-            if m.deleted_at is not None or m.uid is None or m.folder_id not in folders:
-                continue  # not (yet) on the server under a known UID
-            entry = plan.setdefault(m.folder_id, (folders[m.folder_id], m.uidvalidity, []))
-            if entry[1] == m.uidvalidity:
-                entry[2].append(m.uid)
-    for folder, uidvalidity, uids in plan.values():
+    for folder, uidvalidity, messages in await _on_server(runtime, payload["message_ids"]):
+        uids = [m.uid for m in messages if m.uid]
         try:
             status = await conn.select(folder.path)
             if status.uidvalidity != uidvalidity:
