@@ -6,6 +6,7 @@ export type SearchPage = Schemas["SearchPage"];
 export type Citation = Schemas["Citation"];
 export type AskAnswer = Schemas["AskAnswer"];
 export type AskRequest = Schemas["AskRequest"];
+export type AskFilters = Schemas["AskFilters"];
 export type AnswerMode = AskAnswer["mode"];
 export type RelatedEmail = Schemas["RelatedEmail"];
 

@@ -102,6 +102,28 @@ describe("AskPanel", () => {
     expect(screen.queryByText(/Local, extractive/)).toBeNull();
   });
 
+  it("limits the question to the mail the filters name, also when asked again", async () => {
+    reply = () => Response.json({ error: { code: "SRV001", message: "Boom" } }, { status: 500 });
+    const { user } = renderPanel();
+    await user.click(screen.getByText("Only mail…"));
+    await user.type(screen.getByLabelText("From"), " ada@example.net ");
+    await user.type(screen.getByLabelText("On or after"), "2026-11-01");
+    await user.selectOptions(screen.getByLabelText("Category"), "work");
+    expect(screen.getByText("(3 limits set)")).toBeInTheDocument();
+    await user.type(screen.getByLabelText("Your question"), "When is the offsite?{Enter}");
+    const sent = (call: number) => {
+      const [, init] = vi.mocked(fetch).mock.calls[call] as [URL, RequestInit];
+      return JSON.parse(init.body as string) as unknown;
+    };
+    const expected = {
+      question: "When is the offsite?",
+      filters: { from: "ada@example.net", date_from: "2026-11-01", category: "work" },
+    };
+    await vi.waitFor(() => expect(sent(0)).toEqual(expected));
+    await user.click(await screen.findByRole("button", { name: "Try again" }));
+    await vi.waitFor(() => expect(sent(1)).toEqual(expected));
+  });
+
   it("stops an answer in flight", async () => {
     const answer = stream();
     reply = answer.response;

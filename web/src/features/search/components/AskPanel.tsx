@@ -2,8 +2,10 @@ import { useEffect, useId, useRef, useState, type MouseEvent } from "react";
 import { useTranslation } from "react-i18next";
 import { Button } from "@/components/ui/Button";
 import { Spinner } from "@/components/ui/Spinner";
+import { CATEGORIES } from "@/features/message/api/ai";
 import { displayName, formatListDate } from "@/lib/format";
 import { useAsk } from "../hooks/useAsk";
+import type { AskFilters } from "../types";
 import { ASK_INPUT_ID } from "../ids";
 import { AnswerText } from "./AnswerText";
 import { RetryNotice } from "./RetryNotice";
@@ -21,6 +23,11 @@ export function AskPanel({ openId, hrefFor, onOpen }: Props) {
   const { t, i18n } = useTranslation("search");
   const { state, ask, cancel } = useAsk();
   const [question, setQuestion] = useState("");
+  const [sender, setSender] = useState("");
+  const [after, setAfter] = useState("");
+  const [before, setBefore] = useState("");
+  const [category, setCategory] = useState("");
+  const filterIds = useId();
   const inputRef = useRef<HTMLInputElement>(null);
   const hintId = useId();
   const asking = state.status === "asking";
@@ -31,9 +38,16 @@ export function AskPanel({ openId, hrefFor, onOpen }: Props) {
     inputRef.current?.focus();
   }, []);
 
+  const filters: AskFilters = {
+    ...(sender.trim() ? { from: sender.trim() } : {}),
+    ...(after ? { date_from: after } : {}),
+    ...(before ? { date_to: before } : {}),
+    ...(category ? { category: category as NonNullable<AskFilters["category"]> } : {}),
+  };
+  const limits = Object.keys(filters).length;
   const submit = () => {
     const text = question.trim();
-    if (text) ask(text);
+    if (text) ask(text, filters);
   };
   const openCitation = (emailId: string) => (event: MouseEvent<HTMLAnchorElement>) => {
     if (event.button !== 0 || event.metaKey || event.ctrlKey || event.shiftKey) return;
@@ -81,6 +95,54 @@ export function AskPanel({ openId, hrefFor, onOpen }: Props) {
             </Button>
           )}
         </div>
+        <details className="ask-filters">
+          <summary>
+            {t("ask.filters.title")}
+            {limits > 0 ? (
+              <span className="muted"> ({t("ask.filters.active", { count: limits })})</span>
+            ) : null}
+          </summary>
+          <div className="ask-filter-fields">
+            <label htmlFor={`${filterIds}-from`}>{t("ask.filters.from")}</label>
+            <input
+              id={`${filterIds}-from`}
+              type="text"
+              value={sender}
+              maxLength={320}
+              autoComplete="off"
+              onChange={(event) => setSender(event.target.value)}
+            />
+            <label htmlFor={`${filterIds}-after`}>{t("ask.filters.after")}</label>
+            <input
+              id={`${filterIds}-after`}
+              type="date"
+              value={after}
+              max={before || undefined}
+              onChange={(event) => setAfter(event.target.value)}
+            />
+            <label htmlFor={`${filterIds}-before`}>{t("ask.filters.before")}</label>
+            <input
+              id={`${filterIds}-before`}
+              type="date"
+              value={before}
+              min={after || undefined}
+              onChange={(event) => setBefore(event.target.value)}
+            />
+            <label htmlFor={`${filterIds}-category`}>{t("ask.filters.category")}</label>
+            <select
+              id={`${filterIds}-category`}
+              value={category}
+              onChange={(event) => setCategory(event.target.value)}
+            >
+              <option value="">{t("ask.filters.any")}</option>
+              {CATEGORIES.map((name) => (
+                <option key={name} value={name}>
+                  {t(`mail:categories.${name}`)}
+                </option>
+              ))}
+            </select>
+          </div>
+        </details>
       </form>
 
       <section className="ask-result" aria-label={t("ask.answer")} aria-busy={asking}>
@@ -94,7 +156,7 @@ export function AskPanel({ openId, hrefFor, onOpen }: Props) {
           <RetryNotice
             key={state.question}
             error={state.error}
-            onRetry={() => ask(state.question)}
+            onRetry={() => ask(state.question, state.filters)}
           />
         ) : null}
         {state.status === "cancelled" ? <p className="muted">{t("ask.cancelled")}</p> : null}

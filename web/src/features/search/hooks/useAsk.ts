@@ -1,12 +1,14 @@
 import { useCallback, useEffect, useRef, useState } from "react";
 import { askQuestion } from "../api/ask";
-import type { AnswerMode, Citation } from "../types";
+import type { AnswerMode, AskFilters, Citation } from "../types";
 
 export type AskStatus = "idle" | "asking" | "done" | "cancelled" | "error";
 
 export interface AskState {
   status: AskStatus;
   question: string;
+  /** What the question was limited to, for asking it again. */
+  filters: AskFilters;
   answer: string;
   citations: Citation[];
   /** Known once the answer is complete. */
@@ -17,6 +19,7 @@ export interface AskState {
 const IDLE: AskState = {
   status: "idle",
   question: "",
+  filters: {},
   answer: "",
   citations: [],
   mode: null,
@@ -36,13 +39,13 @@ export function useAsk() {
   useEffect(() => cancel, [cancel]);
 
   const ask = useCallback(
-    (question: string) => {
+    (question: string, filters: AskFilters = {}) => {
       cancel();
       const controller = new AbortController();
       inflight.current = controller;
       const current = () => inflight.current === controller;
-      setState({ ...IDLE, status: "asking", question });
-      askQuestion({ question }, controller.signal, {
+      setState({ ...IDLE, status: "asking", question, filters });
+      askQuestion({ question, filters }, controller.signal, {
         onDelta: (delta) => {
           if (current()) setState((s) => ({ ...s, answer: s.answer + delta }));
         },
