@@ -56,11 +56,15 @@ def test_schema_has_vectors_full_text_and_the_job_queue(pg_url):
                 "WHERE attrelid = 'message_chunks'::regclass AND attname = 'embedding'"
             )
         ).scalar_one()
+        references = conn.execute(
+            text("SELECT reloptions FROM pg_class WHERE relname = 'ix_messages_references'")
+        ).scalar_one()
     tables = set(inspect(engine).get_table_names())
     engine.dispose()
     assert {"vector", "pg_trgm"} <= extensions
     assert column == "vector(384)"
     assert "USING hnsw" in hnsw and "vector_cosine_ops" in hnsw
+    assert references == ["fastupdate=off"]  # autogenerate does not compare index options
     assert {
         "users",
         "auth_sessions",

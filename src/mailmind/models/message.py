@@ -104,7 +104,15 @@ class Message(Base):
         Index("ix_messages_thread", "thread_id"),
         Index("ix_messages_account_message_id", "account_id", "message_id_header"),
         Index("ix_messages_user_dedupe", "user_id", "dedupe_key"),
-        Index("ix_messages_references", "references", postgresql_using="gin"),
+        # Threading looks up a batch's replies by their references on every stored batch: with
+        # GIN's pending list (fastupdate) each lookup also scanned the entries not yet merged,
+        # 6-9 ms a batch during a sync. The arrays are short, so direct updates cost little.
+        Index(
+            "ix_messages_references",
+            "references",
+            postgresql_using="gin",
+            postgresql_with={"fastupdate": "off"},
+        ),
         Index("ix_messages_account_in_reply_to", "account_id", "in_reply_to"),
         # Folder counts (every sidebar refresh) read only these, index-only: the live rows and
         # the unread ones, instead of every row of the folder.
